@@ -1,0 +1,48 @@
+/**
+ * Branded identifiers that must never be mixed up (a hub name is not a peer name). Every value
+ * that reaches a hub's command line passes one of these patterns first, so none of them can carry
+ * shell metacharacters, whitespace or newlines.
+ */
+import { z } from 'zod';
+
+/** Hub names: lower-case letters, digits and dashes, 1-32 characters, starting with a letter. */
+export const HubName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'hub names are 1-32 characters: a-z, 0-9 and "-", starting with a letter')
+  .brand<'HubName'>();
+export type HubName = z.infer<typeof HubName>;
+
+/** Chat user ids (Slack `U…`, Discord snowflakes, shell user names). */
+export const UserId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'user ids are 1-64 characters: letters, digits, ".", "_" and "-"')
+  .brand<'UserId'>();
+export type UserId = z.infer<typeof UserId>;
+
+/** A device label chosen by the requester, e.g. `laptop`. */
+export const DeviceName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,23}$/, 'device names are 1-24 characters: a-z, 0-9 and "-", starting with a letter or digit')
+  .brand<'DeviceName'>();
+export type DeviceName = z.infer<typeof DeviceName>;
+
+/** Peer names are `<user>-<device>`, lower-cased; used in config comments and chat. */
+export const PeerName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,88}$/, 'peer names are `<user>-<device>`: a-z, 0-9, ".", "_" and "-"')
+  .brand<'PeerName'>();
+export type PeerName = z.infer<typeof PeerName>;
+
+/** Short, readable request ids such as `r-7k3m9q`. */
+export const RequestId = z
+  .string()
+  .regex(/^r-[a-z0-9]{6}$/, 'request ids look like r-7k3m9q')
+  .brand<'RequestId'>();
+export type RequestId = z.infer<typeof RequestId>;
+
+/** Network interface names (Linux IFNAMSIZ: at most 15 characters). */
+export const InterfaceName = z
+  .string()
+  .regex(/^[a-zA-Z0-9_-]{1,15}$/, 'interface names are 1-15 characters: letters, digits, "_" and "-"')
+  .brand<'InterfaceName'>();
+export type InterfaceName = z.infer<typeof InterfaceName>;
