@@ -1,0 +1,171 @@
+/**
+ * The schema of `tunnelgate.yaml`: the single source of truth for configuration. Every default
+ * lives here; `tunnelgate.example.yaml` documents the same keys with comments.
+ */
+import { z } from 'zod';
+import { Duration } from '../core/duration.js';
+import { HubName, InterfaceName, UserId } from '../core/ids.js';
+import { Cidr } from '../wg/cidr.js';
+
+const HostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. vpn.example.com:51820');
+
+const IpAddress = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
+
+/** Per-hub SSH tuning; the defaults suit a hub a few milliseconds away. */
+export const SshTuning = z.object({
+  /** Key exchange + auth must finish within this (default 10 s). */
+  connectTimeoutMs: z.number().int().positive().default(10_000),
+  /** One remote command may run this long before it is abandoned (default 60 s). */
+  commandTimeoutMs: z.number().int().positive().default(60_000),
+  /** An unused connection is closed after this (default 60 s) and reopened on demand. */
+  idleTimeoutMs: z.number().int().positive().default(60_000),
+  /** Parallel channels on one connection; stay below sshd's MaxSessions (10). Default 8. */
+  maxChannels: z.number().int().min(1).max(9).default(8),
+});
+export type SshTuning = z.infer<typeof SshTuning>;
+
+/** One WireGuard hub the bot manages over SSH. */
+export const HubConfig = z
+  .object({
+    name: HubName,
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65_535).default(22),
+    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a Unix user name'),
+    privateKeyPath: z.string().min(1),
+    /** A known_hosts file holding the hub's host key. */
+    knownHosts: z.string().min(1).optional(),
+    /** One pinned host key line, e.g. `ssh-ed25519 AAAA…`. */
+    hostKey: z.string().min(1).optional(),
+    /** Accept and record an unknown host key on first contact. Off unless asked for. */
+    trustOnFirstUse: z.boolean().default(false),
+    /** Prefix hub commands with `sudo -n` (for a non-root hub user). */
+    sudo: z.boolean().default(false),
+    interface: InterfaceName.default(InterfaceName.parse('wg0')),
+    configPath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path of letters, digits, ".", "_", "-" and "/"')
+      .default('/etc/wireguard/wg0.conf'),
+    /** What clients dial: host:port. */
+    endpoint: HostPort,
+    subnet: Cidr,
+    subnet6: Cidr.optional(),
+    /** The hub's own tunnel address; default: the first host address of `subnet`. */
+    address: IpAddress.optional(),
+    dns: z.array(IpAddress).default([]),
+    /** Split-tunnel AllowedIPs handed to clients; default: the hub subnet. */
+    routes: z.array(Cidr).default([]),
+    /** The hub's interface toward the internet, for NAT checks (default eth0). */
+    egressInterface: InterfaceName.default(InterfaceName.parse('eth0')),
+    ssh: SshTuning.default(SshTuning.parse({})),
+  })
+  .superRefine((hub, ctx) => {
+    if (hub.knownHosts === undefined && hub.hostKey === undefined && !hub.trustOnFirstUse) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['knownHosts'],
+        message: 'pin the host key: set knownHosts (a known_hosts file) or hostKey (one key line)',
+      });
+    }
+  });
+export type HubConfig = z.infer<typeof HubConfig>;
+
+/** Who may do what. Ids are chat user ids (Slack, Discord) or shell user names. */
+export const RolesConfig = z.object({
+  leads: z.array(z.string().min(1)).default([]),
+  oncall: z.array(z.string().min(1)).default([]),
+});
+export type RolesConfig = z.infer<typeof RolesConfig>;
+
+/** Lifecycle policy: approvals, expiry, rotation and reminders. */
+export const PolicyConfig = z.object({
+  approvals: z
+    .object({
+      split: z.number().int().min(1).default(1),
+      full: z.number().int().min(1).default(2),
+    })
+    .default({ split: 1, full: 2 }),
+  /** Pending requests expire after this (default 72h). */
+  requestTtl: Duration.default(72 * 3_600_000),
+  /** Keys older than this are overdue for rotation (default 90d). */
+  keyMaxAge: Duration.default(90 * 86_400_000),
+  /** Owners are reminded this long before keyMaxAge (default 14d). */
+  reminderLead: Duration.default(14 * 86_400_000),
+  /** When the reminder check runs (cron, default daily at 09:00). */
+  reminderCron: z.string().min(9).default('0 9 * * *'),
+  /** A staged rotation key must handshake within this or is rolled back (default 24h). */
+  rotationWindow: Duration.default(24 * 3_600_000),
+  /** Peers with no handshake for this long are listed for reaping (default 30d). */
+  idleAfter: Duration.default(30 * 86_400_000),
+  overdueAction: z.enum(['notify', 'revoke']).default('notify'),
+  overdueGrace: Duration.default(7 * 86_400_000),
+  /** How long before a time-bound peer expires its owner is warned (default 1h). */
+  expiryWarning: Duration.default(3_600_000),
+  offboardOnLeave: z.boolean().default(false),
+  /** How often `reconcile` runs in the background (default 1h). */
+  reconcileEvery: Duration.default(3_600_000),
+});
+export type PolicyConfig = z.infer<typeof PolicyConfig>;
+
+export const RedisConfig = z.object({
+  /** Without it the process starts its own redis-server under `./var`. */
+  url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  /** Prefix for every key and queue (default `tg`). */
+  prefix: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,32}$/)
+    .default('tg'),
+});
+export type RedisConfig = z.infer<typeof RedisConfig>;
+
+export const SlackConfig = z.object({
+  signingSecret: z.string().min(1).optional(),
+  botToken: z.string().min(1).optional(),
+  appToken: z.string().min(1).optional(),
+  approvalsChannel: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65_535).default(3000),
+  apiUrl: z.string().optional(),
+});
+export type SlackConfig = z.infer<typeof SlackConfig>;
+
+export const DiscordConfig = z.object({
+  token: z.string().min(1).optional(),
+  applicationId: z.string().min(1).optional(),
+  guildId: z.string().min(1).optional(),
+  approvalsChannel: z.string().min(1).optional(),
+});
+export type DiscordConfig = z.infer<typeof DiscordConfig>;
+
+/** The whole `tunnelgate.yaml`. */
+export const TunnelgateConfig = z
+  .object({
+    redis: RedisConfig.default(RedisConfig.parse({})),
+    hubs: z.array(HubConfig).min(1, 'configure at least one hub'),
+    roles: RolesConfig.default({ leads: [], oncall: [] }),
+    policy: PolicyConfig.default(PolicyConfig.parse({})),
+    /** Where the embedded Redis and other state live (default ./var). */
+    dataDir: z.string().default('./var'),
+    slack: SlackConfig.optional(),
+    discord: DiscordConfig.optional(),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.hubs.forEach((hub, i) => {
+      const first = seen.get(hub.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hubs', i, 'name'],
+          message: `"${hub.name}" is already used by hubs[${first}]`,
+        });
+      }
+      seen.set(hub.name, i);
+    });
+    for (const id of config.roles.leads.concat(config.roles.oncall)) {
+      if (!UserId.safeParse(id).success) {
+        ctx.addIssue({ code: 'custom', path: ['roles'], message: `"${id}" is not a valid user id` });
+      }
+    }
+  });
+export type TunnelgateConfig = z.infer<typeof TunnelgateConfig>;
