@@ -77,7 +77,11 @@ export function parseConfig(text: string, options: { baseDir: string; env?: Node
   const problems: string[] = [];
   const raw = substituteEnv(doc.toJS() ?? {}, options.env ?? process.env, [], problems);
   const parsed = TunnelgateConfig.safeParse(raw);
-  if (!parsed.success) problems.push(...formatIssues(parsed.error));
+  if (!parsed.success) {
+    // A value whose variable is unset already has its problem; don't report it twice.
+    const unset = new Set(problems.map((p) => p.slice(0, p.indexOf(':'))));
+    problems.push(...formatIssues(parsed.error).filter((p) => !unset.has(p.slice(0, p.indexOf(':')))));
+  }
   if (problems.length > 0 || !parsed.success) {
     throw new TunnelgateError('CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`, {
       hint: 'fix the keys listed above; tunnelgate.example.yaml documents every key',
