@@ -1,0 +1,48 @@
+/**
+ * The platform-neutral command model. Every adapter (shell, Slack, Discord) turns its input into a
+ * {@link Command}; the grammar in `bot/grammar.ts` parses `/vpn …` text into one.
+ */
+import { z } from 'zod';
+import { DeviceName, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
+import { PublicKey } from '../../wg/keys.js';
+
+export const ListScope = z.enum(['mine', 'pending', 'all']);
+export type ListScope = z.infer<typeof ListScope>;
+
+/** Free text (reasons) is kept to one line of printable characters. */
+export const Reason = z
+  .string()
+  .min(1)
+  .max(300)
+  .regex(/^[^\p{Cc}]*$/u, 'reasons are one line without control characters');
+
+export const Command = z.discriminatedUnion('verb', [
+  z.object({ verb: z.literal('help'), topic: z.string().optional() }),
+  z.object({
+    verb: z.literal('request'),
+    device: DeviceName,
+    hub: HubName.optional(),
+    full: z.boolean().default(false),
+    pubkey: PublicKey.optional(),
+    /** Time-bound access, milliseconds. */
+    forMs: z.number().int().positive().optional(),
+    reason: Reason.optional(),
+  }),
+  z.object({ verb: z.literal('approve'), requestId: RequestId }),
+  z.object({ verb: z.literal('deny'), requestId: RequestId, reason: Reason.optional() }),
+  z.object({ verb: z.literal('revoke'), peer: PeerName }),
+  z.object({ verb: z.literal('offboard'), user: UserId }),
+  z.object({ verb: z.literal('list'), scope: ListScope.default('mine') }),
+  z.object({ verb: z.literal('status'), peer: PeerName.optional() }),
+  z.object({ verb: z.literal('log'), count: z.number().int().min(1).max(200).default(20) }),
+]);
+export type Command = z.infer<typeof Command>;
+export type Verb = Command['verb'];
+
+/** Who sent a command, as the adapter knows them. */
+export const Actor = z.object({
+  id: UserId,
+  /** Role ids the platform reports for the user (e.g. Discord guild roles). */
+  platformRoles: z.array(z.string()).default([]),
+});
+export type Actor = z.infer<typeof Actor>;

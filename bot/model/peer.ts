@@ -1,0 +1,24 @@
+/**
+ * A provisioned peer as the inventory knows it. The hub's config file carries the same facts in
+ * its `# tunnelgate:` comments, so the inventory can always be rebuilt from the hubs.
+ */
+import { z } from 'zod';
+import { DeviceName, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
+import { PublicKey } from '../../wg/keys.js';
+import { TunnelMode } from './request.js';
+
+export const PeerRecord = z.object({
+  peer: PeerName,
+  owner: UserId,
+  device: DeviceName,
+  hub: HubName,
+  publicKey: PublicKey,
+  /** Tunnel address with prefix length, e.g. `10.6.0.7/32`. */
+  address: z.string(),
+  address6: z.string().optional(),
+  mode: TunnelMode,
+  requestId: RequestId,
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+});
+export type PeerRecord = z.infer<typeof PeerRecord>;
