@@ -1,0 +1,220 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkRedisPolicy, type EmbeddedRedis, startEmbeddedRedis } from '../../core/embedded-redis.js';
+import type { Logger } from '../../core/logger.js';
+
+/** A real pino logger whose JSON lines are kept for assertions. */
+function recordingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string }> } {
+  const lines: Array<{ level: number; msg: string }> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+async function configGet(redis: Redis, name: string): Promise<string | undefined> {
+  const reply = (await redis.config('GET', name)) as unknown;
+  if (Array.isArray(reply)) return reply[1] as string | undefined;
+  return (reply as Record<string, string>)[name];
+}
+
+describe('startEmbeddedRedis', () => {
+  let dataDir: string;
+  const running: EmbeddedRedis[] = [];
+  const clients: Redis[] = [];
+
+  const start = async (): Promise<EmbeddedRedis> => {
+    const server = await startEmbeddedRedis({ dataDir, logger: recordingLogger().logger });
+    running.push(server);
+    return server;
+  };
+  const client = (url: string): Redis => {
+    const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+    clients.push(redis);
+    return redis;
+  };
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'tg-embedded-redis-'));
+  });
+
+  afterEach(async () => {
+    for (const redis of clients.splice(0)) redis.disconnect();
+    await Promise.all(running.splice(0).map((server) => server.stop()));
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts on 127.0.0.1 with AOF and noeviction, and stops', async () => {
+    const server = await start();
+    expect(server.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    const redis = client(server.url);
+    expect(await redis.ping()).toBe('PONG');
+    expect(await configGet(redis, 'appendonly')).toBe('yes');
+    expect(await configGet(redis, 'maxmemory-policy')).toBe('noeviction');
+    expect(await configGet(redis, 'dir')).toBe(join(dataDir, 'redis'));
+    expect(await configGet(redis, 'bind')).toBe('127.0.0.1');
+    const pid = Number((await readFile(join(dataDir, 'redis', 'redis.pid'), 'utf8')).trim());
+    expect(pid).toBeGreaterThan(0);
+    redis.disconnect();
+
+    await server.stop();
+    await server.stop();
+    expect(() => process.kill(pid, 0)).toThrow();
+    await expect(stat(join(dataDir, 'redis', 'redis.pid'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(canConnect(Number(new URL(server.url).port))).resolves.toBe(false);
+  });
+
+  it('keeps data across stop and start', async () => {
+    const first = await start();
+    const before = client(first.url);
+    await before.set('tg-test:survives', 'yes');
+    await before.rpush('tg-test:list', 'a', 'b');
+    before.disconnect();
+    await first.stop();
+
+    const second = await start();
+    const after = client(second.url);
+    expect(await after.get('tg-test:survives')).toBe('yes');
+    expect(await after.lrange('tg-test:list', 0, -1)).toEqual(['a', 'b']);
+    await after.del('tg-test:survives', 'tg-test:list');
+  });
+
+  it('refuses to start a second server for the same dataDir', async () => {
+    await start();
+    await expect(startEmbeddedRedis({ dataDir, logger: recordingLogger().logger })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('already running'),
+    });
+  });
+
+  it('replaces a stale pid file left by a crash', async () => {
+    const dead = spawn(process.execPath, ['-e', '']);
+    const deadPid = dead.pid;
+    await new Promise((resolve) => dead.once('exit', resolve));
+    await mkdir(join(dataDir, 'redis'), { recursive: true });
+    await writeFile(join(dataDir, 'redis', 'redis.pid'), `${deadPid}\n`);
+
+    const server = await start();
+    expect(await client(server.url).ping()).toBe('PONG');
+  });
+
+  it('reports a missing redis-server binary clearly', async () => {
+    await expect(
+      startEmbeddedRedis({
+        dataDir,
+        logger: recordingLogger().logger,
+        binary: 'redis-server-does-not-exist',
+      }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('not installed') });
+    await expect(stat(join(dataDir, 'redis', 'redis.pid'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('checkRedisPolicy', () => {
+  let dataDir: string;
+  let server: EmbeddedRedis | undefined;
+  let redis: Redis | undefined;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'tg-redis-policy-'));
+  });
+
+  afterEach(async () => {
+    redis?.disconnect();
+    await server?.stop();
+    server = undefined;
+    redis = undefined;
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('accepts noeviction and refuses allkeys-lru', async () => {
+    const { logger } = recordingLogger();
+    server = await startEmbeddedRedis({ dataDir, logger });
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    await expect(checkRedisPolicy(redis, logger)).resolves.toBeUndefined();
+
+    await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const port = new URL(server.url).port;
+    await expect(checkRedisPolicy(redis, logger)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: `redis at 127.0.0.1:${port} uses maxmemory-policy allkeys-lru; Tunnelgate needs noeviction (jobs and requests must not be evicted)`,
+    });
+  });
+
+  it('warns and continues when an ACL denies CONFIG', async () => {
+    const { logger, lines } = recordingLogger();
+    server = await startEmbeddedRedis({ dataDir, logger });
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    await redis.call('ACL', 'SETUSER', 'default', '-config');
+    await expect(checkRedisPolicy(redis, logger)).resolves.toBeUndefined();
+    expect(lines.some((l) => l.level === 40 && l.msg.includes('maxmemory-policy'))).toBe(true);
+  });
+
+  it('warns and continues when CONFIG is renamed away, as on managed Redis', async () => {
+    const { logger, lines } = recordingLogger();
+    const port = await freePort();
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dataDir,
+        '--rename-command',
+        'CONFIG',
+        '',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('Ready to accept connections')) resolve();
+        });
+        child.once('exit', () => reject(new Error('redis-server exited')));
+      });
+      redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
+      await expect(checkRedisPolicy(redis, logger)).resolves.toBeUndefined();
+      expect(lines.some((l) => l.level === 40 && l.msg.includes('maxmemory-policy'))).toBe(true);
+    } finally {
+      redis?.disconnect();
+      redis = undefined;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
