@@ -110,7 +110,10 @@ export type PolicyConfig = z.infer<typeof PolicyConfig>;
 
 export const RedisConfig = z.object({
   /** Without it the process starts its own redis-server under `./var`. */
-  url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  url: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .optional(),
   /** Prefix for every key and queue (default `tg`). */
   prefix: z
     .string()
@@ -137,6 +140,17 @@ export const DiscordConfig = z.object({
 });
 export type DiscordConfig = z.infer<typeof DiscordConfig>;
 
+/** Worker process tuning. */
+export const WorkerConfig = z.object({
+  /** A job's lock; a crashed worker's job is retried after it lapses (default 30s). */
+  lockDuration: Duration.default(30_000),
+  /** How often stalled jobs are looked for (default 30s). */
+  stalledInterval: Duration.default(30_000),
+  /** Parallel read-only tasks per worker process (default 8). */
+  taskConcurrency: z.number().int().min(1).max(64).default(8),
+});
+export type WorkerConfig = z.infer<typeof WorkerConfig>;
+
 /** The whole `tunnelgate.yaml`. */
 export const TunnelgateConfig = z
   .object({
@@ -144,6 +158,7 @@ export const TunnelgateConfig = z
     hubs: z.array(HubConfig).min(1, 'configure at least one hub'),
     roles: RolesConfig.default({ leads: [], oncall: [] }),
     policy: PolicyConfig.default(PolicyConfig.parse({})),
+    worker: WorkerConfig.default(WorkerConfig.parse({})),
     /** Where the embedded Redis and other state live (default ./var). */
     dataDir: z.string().default('./var'),
     slack: SlackConfig.optional(),

@@ -37,12 +37,15 @@ export function formatDuration(ms: number): string {
   return parts.slice(0, 2).join(' ');
 }
 
-/** A duration string in config or commands, parsed to milliseconds. */
-export const Duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (examples: 90s, 30m, 8h, 7d)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** A duration in config or commands: a string such as `8h`, or whole milliseconds; parsed to ms. */
+export const Duration = z.union([
+  z.number().int().positive(),
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (examples: 90s, 30m, 8h, 7d)` });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+]);

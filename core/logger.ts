@@ -2,7 +2,7 @@
  * Structured logging (pino) for operators. Anything that looks like key material is redacted by
  * path, and {@link redactSecrets} scrubs free text, so a private key never reaches a log line.
  */
-import { pino, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -31,9 +31,12 @@ export function redactSecrets(text: string): string {
 
 /**
  * Creates the process logger. Level from `LOG_LEVEL` (default `info`, `silent` under Vitest unless
- * set); output is JSON lines on stderr so stdout stays free for the shell adapter's replies.
+ * set); output is JSON lines on stderr (or `destination`) so stdout stays free for the shell
+ * adapter's replies.
  */
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; destination?: DestinationStream } = {},
+): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
   return pino(
     {
@@ -47,6 +50,6 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
         },
       },
     },
-    pino.destination(2),
+    options.destination ?? pino.destination(2),
   );
 }

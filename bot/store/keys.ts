@@ -1,0 +1,29 @@
+/**
+ * Every Redis key Tunnelgate writes, derived from one prefix (`redis.prefix`, default `tg`), so a
+ * test or a second deployment on the same Redis stays apart by choosing another prefix.
+ */
+export interface RedisKeys {
+  request(id: string): string;
+  /** Sorted set of request ids by creation time. */
+  requests: string;
+  /** Hash publicKey -> PeerRecord JSON for one hub. */
+  inventory(hub: string): string;
+  /** Hash address -> publicKey for one hub: the address claims. */
+  ipam(hub: string): string;
+  /** Sealed generated private keys, by request id. */
+  sealedKey(id: string): string;
+  /** Idempotency marks for scheduled notices (reminders, expiry warnings). */
+  once(id: string): string;
+}
+
+/** Builds the key names for a prefix. */
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    request: (id) => `${prefix}:req:${id}`,
+    requests: `${prefix}:reqs`,
+    inventory: (hub) => `${prefix}:inv:${hub}`,
+    ipam: (hub) => `${prefix}:ipam:${hub}`,
+    sealedKey: (id) => `${prefix}:sealed:${id}`,
+    once: (id) => `${prefix}:once:${id}`,
+  };
+}
