@@ -1,0 +1,54 @@
+/**
+ * What job processors need, passed in so each processor is testable with real Redis and lab hubs
+ * and nothing global.
+ */
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../bot/audit-log.js';
+import type { Message } from '../bot/model/reply.js';
+import type { InventoryStore } from '../bot/store/inventory.js';
+import type { RedisKeys } from '../bot/store/keys.js';
+import type { RequestStore } from '../bot/store/requests.js';
+import type { HubConfig, TunnelgateConfig } from '../config/schema.js';
+import { TunnelgateError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { HubJob } from './jobs.js';
+import type { HubPool } from './ssh/hub-pool.js';
+
+export interface WorkerContext {
+  config: TunnelgateConfig;
+  redis: Redis;
+  keys: RedisKeys;
+  requests: RequestStore;
+  inventory: InventoryStore;
+  audit: AuditLog;
+  pool: HubPool;
+  /** Queues messages for the bot to deliver. */
+  notify(messages: Message[], jobId?: string): Promise<void>;
+  /** Queues follow-up hub work (e.g. the revocation of a time-bound peer at its expiry). */
+  enqueueHub(job: HubJob, options?: { delayMs?: number; jobId?: string }): Promise<void>;
+  clock: () => Date;
+  logger: Logger;
+}
+
+/** The hub's config entry; throws NOT_FOUND for a hub that is no longer configured. */
+export function hubConfig(config: TunnelgateConfig, name: string): HubConfig {
+  const hub = config.hubs.find((h) => h.name === name);
+  if (hub === undefined) {
+    throw new TunnelgateError('NOT_FOUND', `hub "${name}" is not configured`, {
+      hint: `configured hubs: ${config.hubs.map((h) => h.name).join(', ')}`,
+    });
+  }
+  return hub;
+}
+
+/** The hub's own tunnel address: `address` from config, else the first host of the subnet. */
+export function hubAddress(hub: HubConfig): string {
+  if (hub.address !== undefined) return hub.address;
+  const [network] = hub.subnet.split('/');
+  if (network === undefined || network.includes(':')) {
+    throw new TunnelgateError('CONFIG_INVALID', `hub ${hub.name}: set address for an IPv6-only subnet`);
+  }
+  const parts = network.split('.').map(Number);
+  parts[3] = (parts[3] ?? 0) + 1;
+  return parts.join('.');
+}

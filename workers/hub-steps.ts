@@ -1,0 +1,157 @@
+/**
+ * The steps a hub job runs, as argv arrays for one batched remote script (`runScript`). Where a
+ * step needs shell logic, the program text is a constant below and every variable part is a
+ * positional argument ($1, $2…) that was validated before it got here: nothing from chat is ever
+ * spliced into program text. File edits are atomic: copy, change, fsync, rename, mode 600.
+ */
+import type { HubConfig } from '../config/schema.js';
+import { HIDDEN } from '../wg/dump.js';
+import type { Step } from './ssh/remote-script.js';
+
+/** Exit 0 when the config file ($1) has a [Peer] whose PublicKey is $2. */
+const HAS_PEER = `awk -v k="$2" '
+  { line = $0; sub(/^[ \\t]+/, "", line) }
+  tolower(substr(line, 1, 9)) == "publickey" {
+    v = line; sub(/^[^=]*=[ \\t]*/, "", v); sub(/[ \\t\\r]+$/, "", v)
+    if (v == k) { found = 1; exit }
+  }
+  END { exit found ? 0 : 1 }' "$1"`;
+
+/** Appends stdin (a rendered [Peer] section) to $1 unless peer $2 is already there. */
+export const APPEND_PEER_SH = `set -eu
+conf=$1
+if ${HAS_PEER}; then echo present; exit 0; fi
+umask 077
+tmp="$conf.tunnelgate.tmp"
+cat "$conf" - > "$tmp"
+sync "$tmp"
+mv -f "$tmp" "$conf"
+sync "$(dirname "$conf")"
+echo appended`;
+
+/**
+ * Removes the [Peer] section of $2 from $1, with the blank line that precedes it (the one
+ * `renderPeerSection` adds), so add-then-remove restores the file byte for byte.
+ */
+export const REMOVE_PEER_SH = `set -eu
+conf=$1
+if ! ${HAS_PEER}; then echo absent; exit 0; fi
+umask 077
+tmp="$conf.tunnelgate.tmp"
+awk -v k="$2" '
+  { lines[NR] = $0 }
+  END {
+    start = 0
+    for (i = 1; i <= NR + 1; i++) {
+      head = (i <= NR) && (lines[i] ~ /^[ \\t]*\\[/)
+      if (i > NR || head) {
+        if (start > 0 && target) {
+          for (j = start; j < i; j++) drop[j] = 1
+          if (start > 1 && lines[start - 1] ~ /^[ \\t\\r]*$/) drop[start - 1] = 1
+        }
+        if (i <= NR) { start = i; target = 0 }
+      }
+      if (i <= NR && start > 0) {
+        line = lines[i]; sub(/^[ \\t]+/, "", line)
+        if (tolower(substr(line, 1, 9)) == "publickey") {
+          v = line; sub(/^[^=]*=[ \\t]*/, "", v); sub(/[ \\t\\r]+$/, "", v)
+          if (v == k) target = 1
+        }
+      }
+    }
+    for (i = 1; i <= NR; i++) if (!(i in drop)) print lines[i]
+  }' "$conf" > "$tmp"
+sync "$tmp"
+mv -f "$tmp" "$conf"
+sync "$(dirname "$conf")"
+echo removed`;
+
+/** Prints `live <allowed-ips>` for peer $2 on interface $1 (or `live -`), and `file yes|no` for $3. */
+export const CHECK_PEER_SH = `set -eu
+ips=$(wg show "$1" allowed-ips | awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }')
+echo "live \${ips:--}"
+set -- "$3" "$2"
+if ${HAS_PEER}; then echo "file yes"; else echo "file no"; fi`;
+
+/** What CHECK_PEER_SH reported. */
+export interface PeerCheck {
+  /** AllowedIPs on the live interface; null when the peer is not there. */
+  liveAllowedIps: string[] | null;
+  inFile: boolean;
+}
+
+/** Parses CHECK_PEER_SH output. */
+export function parsePeerCheck(stdout: string): PeerCheck {
+  let liveAllowedIps: string[] | null = null;
+  let inFile = false;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('live ')) {
+      const value = line.slice(5).trim();
+      liveAllowedIps = value === '-' || value === '(none)' ? null : value.split(/[\s,]+/).filter(Boolean);
+    } else if (line === 'file yes') {
+      inFile = true;
+    }
+  }
+  return { liveAllowedIps, inFile };
+}
+
+/** Steps that add a peer live and to the config file, then report what the hub now holds. */
+export function provisionSteps(
+  hub: HubConfig,
+  peer: { publicKey: string; allowedIps: readonly string[]; section: string },
+): Step[] {
+  return [
+    {
+      name: 'wg-set',
+      argv: ['wg', 'set', hub.interface, 'peer', peer.publicKey, 'allowed-ips', peer.allowedIps.join(',')],
+    },
+    {
+      name: 'persist',
+      argv: ['sh', '-c', APPEND_PEER_SH, 'tunnelgate-persist', hub.configPath, peer.publicKey],
+      input: peer.section,
+    },
+    checkStep(hub, peer.publicKey),
+    { name: 'hub-key', argv: ['wg', 'show', hub.interface, 'public-key'] },
+  ];
+}
+
+/** Steps that remove a peer live and from the config file, then report what is left. */
+export function removeSteps(hub: HubConfig, publicKey: string): Step[] {
+  return [
+    { name: 'wg-remove', argv: ['wg', 'set', hub.interface, 'peer', publicKey, 'remove'] },
+    {
+      name: 'unpersist',
+      argv: ['sh', '-c', REMOVE_PEER_SH, 'tunnelgate-unpersist', hub.configPath, publicKey],
+    },
+    checkStep(hub, publicKey),
+  ];
+}
+
+/** The read-only verification step for one peer. */
+export function checkStep(hub: HubConfig, publicKey: string): Step {
+  return {
+    name: 'check',
+    argv: ['sh', '-c', CHECK_PEER_SH, 'tunnelgate-check', hub.interface, publicKey, hub.configPath],
+  };
+}
+
+/**
+ * `wg show <if> dump` with the interface's private key replaced by `(hidden)` on the hub, so the
+ * hub's key never crosses SSH into worker memory.
+ */
+export const DUMP_SH = `set -eu
+wg show "$1" dump | awk 'BEGIN { OFS = "\\t" } NR == 1 { $1 = "${HIDDEN}" } { print }' FS='\\t'`;
+
+/** The config file without its PrivateKey lines, for the same reason. */
+export const READ_CONF_SH = `set -eu
+sed '/^[[:space:]]*[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy][[:space:]]*=/d' "$1"`;
+
+/** Read-only step: the live dump (private key hidden). */
+export function dumpStep(hub: HubConfig): Step {
+  return { name: 'dump', argv: ['sh', '-c', DUMP_SH, 'tunnelgate-dump', hub.interface] };
+}
+
+/** Read-only step: the config file (private key lines removed). */
+export function readConfStep(hub: HubConfig): Step {
+  return { name: 'conf', argv: ['sh', '-c', READ_CONF_SH, 'tunnelgate-conf', hub.configPath] };
+}
