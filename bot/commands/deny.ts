@@ -1,0 +1,31 @@
+/** `/vpn deny <id> [reason]`: leads end a pending request; its sealed key is destroyed. */
+import { deny } from '../approval.js';
+import { type BotContext, toActor, toRecipient } from '../context.js';
+import type { Actor, Command } from '../model/command.js';
+import type { Message } from '../model/reply.js';
+
+type DenyCommand = Extract<Command, { verb: 'deny' }>;
+
+export async function handleDeny(ctx: BotContext, actor: Actor, command: DenyCommand): Promise<Message[]> {
+  const now = ctx.clock();
+  const result = await ctx.requests.update(command.requestId, (current) =>
+    deny(current, actor, command.reason, ctx.config.roles, now),
+  );
+  await ctx.audit.append({
+    at: now.toISOString(),
+    actor: actor.id,
+    action: 'deny',
+    target: command.requestId,
+    result: result.ok ? 'ok' : 'refused',
+    ...(command.reason === undefined ? {} : { detail: command.reason }),
+  });
+  if (!result.ok) throw result.error;
+  await ctx.redis.del(ctx.keys.sealedKey(command.requestId));
+  const reply = {
+    kind: 'request.denied' as const,
+    requestId: result.request.id,
+    by: actor.id,
+    ...(command.reason === undefined ? {} : { reason: command.reason }),
+  };
+  return [toActor(actor, reply), toRecipient({ type: 'user', id: result.request.requester }, reply)];
+}

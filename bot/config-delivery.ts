@@ -1,0 +1,60 @@
+/**
+ * Builds the client config for a freshly provisioned peer, in memory, for its owner only. The
+ * generated private key is unsealed here, used once, and its sealed copy deleted once delivered.
+ */
+import { TunnelgateError } from '../core/errors.js';
+import { renderClientConfig } from '../wg/client-config.js';
+import { hubConfig } from '../workers/context.js';
+import type { BotContext } from './context.js';
+import type { Message, Reply } from './model/reply.js';
+import { renderQr } from './qr.js';
+
+type Provisioned = Extract<Reply, { kind: 'peer.provisioned' }>;
+
+/** The private `peer.config` message for the owner of a provisioned peer. */
+export async function configMessage(ctx: BotContext, provisioned: Provisioned): Promise<Message> {
+  const request = await ctx.requests.get(provisioned.requestId);
+  const hub = hubConfig(ctx.config, request.hub);
+  // null renders the placeholder for an owner who brought their own key (--pubkey).
+  let privateKey: string | null = null;
+  if (request.generatedKey) {
+    const sealed = await ctx.redis.get(ctx.keys.sealedKey(request.id));
+    if (sealed === null) {
+      throw new TunnelgateError('NOT_FOUND', `the config of ${request.peer} was already delivered`, {
+        hint: `rotate the key with /vpn rotate ${request.peer} to get a new config`,
+      });
+    }
+    privateKey = ctx.vault.unseal(sealed);
+  }
+  const routes = hub.routes.length > 0 ? hub.routes : [hub.subnet];
+  const configText = renderClientConfig({
+    privateKey,
+    address: provisioned.address,
+    ...(request.address6 === undefined ? {} : { address6: request.address6 }),
+    dns: hub.dns,
+    hubPublicKey: provisioned.hubPublicKey,
+    endpoint: hub.endpoint,
+    mode: request.mode,
+    routes,
+  });
+  const qr = await renderQr(configText);
+  return {
+    to: { type: 'user', id: request.requester },
+    private: true,
+    reply: {
+      kind: 'peer.config',
+      requestId: request.id,
+      peer: request.peer,
+      hub: hub.name,
+      configText,
+      qrTerminal: qr.terminal,
+      qrPngBase64: qr.pngBase64,
+      ownKey: !request.generatedKey,
+    },
+  };
+}
+
+/** Forgets the sealed private key once the config carrying it was delivered. */
+export async function forgetSealedKey(ctx: BotContext, requestId: string): Promise<void> {
+  await ctx.redis.del(ctx.keys.sealedKey(requestId));
+}

@@ -1,0 +1,64 @@
+/**
+ * The bot's front door: text or a parsed command in, messages out. Every adapter calls this; it
+ * never throws — failures become one error reply to the actor, via the one translator.
+ */
+import { toTunnelgateError } from '../core/errors.js';
+import { handleApprove } from './commands/approve.js';
+import { handleDeny } from './commands/deny.js';
+import { handleList } from './commands/list.js';
+import { handleLog } from './commands/log.js';
+import { handleOffboard } from './commands/offboard.js';
+import { handleRequest } from './commands/request.js';
+import { handleRevoke } from './commands/revoke.js';
+import { handleStatus } from './commands/status.js';
+import { type BotContext, toActor } from './context.js';
+import { errorReply } from './error-reply.js';
+import { parseCommand } from './grammar.js';
+import { helpText } from './help.js';
+import type { Actor, Command } from './model/command.js';
+import type { Message } from './model/reply.js';
+
+async function route(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
+  switch (command.verb) {
+    case 'help':
+      return [toActor(actor, { kind: 'help', text: helpText(command.topic) })];
+    case 'request':
+      return handleRequest(ctx, actor, command);
+    case 'approve':
+      return handleApprove(ctx, actor, command);
+    case 'deny':
+      return handleDeny(ctx, actor, command);
+    case 'revoke':
+      return handleRevoke(ctx, actor, command);
+    case 'offboard':
+      return handleOffboard(ctx, actor, command);
+    case 'list':
+      return handleList(ctx, actor, command);
+    case 'status':
+      return handleStatus(ctx, actor, command);
+    case 'log':
+      return handleLog(ctx, actor, command);
+    default: {
+      const unreachable: never = command;
+      throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** Runs a parsed command as `actor`. */
+export async function runCommand(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
+  try {
+    return await route(ctx, actor, command);
+  } catch (thrown) {
+    const error = toTunnelgateError(thrown);
+    if (error.code === 'INTERNAL') ctx.logger.error({ err: thrown, verb: command.verb }, 'command failed');
+    return [toActor(actor, errorReply(error))];
+  }
+}
+
+/** Parses `/vpn …` text and runs it as `actor`; a bad command gets its usage and changes nothing. */
+export async function handleText(ctx: BotContext, actor: Actor, text: string): Promise<Message[]> {
+  const parsed = parseCommand(text);
+  if (!parsed.ok) return [toActor(actor, parsed.reply)];
+  return runCommand(ctx, actor, parsed.command);
+}
