@@ -1,0 +1,90 @@
+/**
+ * `tunnelgate <command>`: one entry point for every process role. `tunnelgate --help` lists them.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { runDemo } from './demo.js';
+import { runReconcile } from './reconcile.js';
+import { runServe } from './serve.js';
+import { runShellCommand } from './shell.js';
+
+const HELP = `tunnelgate — run self-hosted WireGuard hubs safely from chat
+
+Usage: tunnelgate <command> [options]
+
+Commands:
+  shell --as USER [--json] [--no-worker]
+                     a terminal session: type /vpn commands as USER (reads stdin when not a terminal)
+  all                chat adapters and workers in one process
+  bot                chat adapters only (workers run elsewhere; needs redis.url)
+  worker             hub workers only (run any number; needs redis.url)
+  reconcile [--hub NAME] [--json]
+                     compare hubs with the inventory, report drift, restore lost records
+  demo               bring up a lab hub and walk through request -> approve -> connect -> revoke
+  help               this text
+
+Configuration: tunnelgate.yaml, or the file named by TUNNELGATE_CONFIG (see tunnelgate.example.yaml).
+Logs: JSON lines on stderr, level from LOG_LEVEL (default info).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const logger = createLogger();
+  switch (command) {
+    case 'shell': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          as: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          'no-worker': { type: 'boolean', default: false },
+        },
+      });
+      if (values.as === undefined)
+        throw new TunnelgateError('INPUT_INVALID', 'tunnelgate shell needs --as USER');
+      return runShellCommand(loadConfig(), logger, {
+        as: values.as,
+        json: values.json,
+        worker: !values['no-worker'],
+      });
+    }
+    case 'all':
+    case 'bot':
+    case 'worker':
+      parseArgs({ args: rest, options: {} });
+      return runServe(loadConfig(), logger, command);
+    case 'reconcile': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { hub: { type: 'string' }, json: { type: 'boolean', default: false } },
+      });
+      return runReconcile(loadConfig(), logger, values);
+    }
+    case 'demo':
+      parseArgs({ args: rest, options: {} });
+      return runDemo(logger);
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${HELP}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const error = toTunnelgateError(err);
+    process.stderr.write(
+      `tunnelgate: ${error.message}\n${error.hint === undefined ? '' : `hint: ${error.hint}\n`}`,
+    );
+    if (error.code === 'INTERNAL')
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = error.code === 'CONFIG_INVALID' || error.code === 'INPUT_INVALID' ? 2 : 1;
+  },
+);
