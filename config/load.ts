@@ -31,7 +31,12 @@ export function formatIssues(error: z.ZodError): string[] {
   });
 }
 
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], problems: string[]): unknown {
+function substituteEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  path: PropertyKey[],
+  problems: string[],
+): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_match, name: string) => {
       const found = env[name];
@@ -68,7 +73,10 @@ function resolvePaths(config: TunnelgateConfig, baseDir: string): TunnelgateConf
  * Validates configuration text. Throws CONFIG_INVALID whose message lists every problem by path,
  * e.g. `hubs[0].subnet: "10.6.0.0/33" is not a CIDR`.
  */
-export function parseConfig(text: string, options: { baseDir: string; env?: NodeJS.ProcessEnv }): TunnelgateConfig {
+export function parseConfig(
+  text: string,
+  options: { baseDir: string; env?: NodeJS.ProcessEnv },
+): TunnelgateConfig {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`);

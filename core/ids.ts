@@ -15,14 +15,20 @@ export type HubName = z.infer<typeof HubName>;
 /** Chat user ids (Slack `U…`, Discord snowflakes, shell user names). */
 export const UserId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'user ids are 1-64 characters: letters, digits, ".", "_" and "-"')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'user ids are 1-64 characters: letters, digits, ".", "_" and "-"',
+  )
   .brand<'UserId'>();
 export type UserId = z.infer<typeof UserId>;
 
 /** A device label chosen by the requester, e.g. `laptop`. */
 export const DeviceName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,23}$/, 'device names are 1-24 characters: a-z, 0-9 and "-", starting with a letter or digit')
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,23}$/,
+    'device names are 1-24 characters: a-z, 0-9 and "-", starting with a letter or digit',
+  )
   .brand<'DeviceName'>();
 export type DeviceName = z.infer<typeof DeviceName>;
 

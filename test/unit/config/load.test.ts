@@ -42,7 +42,9 @@ describe('config loading', () => {
   });
 
   it('names a bad CIDR by its path', () => {
-    expect(problems(HUB.replace('10.6.0.0/24', '10.6.0.0/33'))).toContain('hubs[0].subnet: "10.6.0.0/33" is not a CIDR');
+    expect(problems(HUB.replace('10.6.0.0/24', '10.6.0.0/33'))).toContain(
+      'hubs[0].subnet: "10.6.0.0/33" is not a CIDR',
+    );
   });
 
   it('lists every problem at once', () => {
@@ -75,13 +77,19 @@ policy:
   it('refuses duplicate hub names and hub names with shell characters', () => {
     const twice = `${HUB}  - ${HUB.split('  - ')[1]}`;
     expect(problems(twice)).toEqual(['hubs[1].name: "hub1" is already used by hubs[0]']);
-    expect(problems(HUB.replace('name: hub1', 'name: "hub1;reboot"'))[0]).toMatch(/^hubs\[0\]\.name: hub names are/);
+    expect(problems(HUB.replace('name: hub1', 'name: "hub1;reboot"'))[0]).toMatch(
+      /^hubs\[0\]\.name: hub names are/,
+    );
   });
 
   it('reads secrets from the environment and names a missing variable', () => {
     const text = `${HUB}slack:\n  signingSecret: \${SLACK_SIGNING_SECRET}\n`;
-    expect(parseConfig(text, { baseDir: '/', env: { SLACK_SIGNING_SECRET: 's3cret' } }).slack?.signingSecret).toBe('s3cret');
-    expect(problems(text)).toEqual(['slack.signingSecret: environment variable SLACK_SIGNING_SECRET is not set']);
+    expect(
+      parseConfig(text, { baseDir: '/', env: { SLACK_SIGNING_SECRET: 's3cret' } }).slack?.signingSecret,
+    ).toBe('s3cret');
+    expect(problems(text)).toEqual([
+      'slack.signingSecret: environment variable SLACK_SIGNING_SECRET is not set',
+    ]);
   });
 
   it('reports YAML syntax errors', () => {
