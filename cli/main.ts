@@ -67,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'demo':
       parseArgs({ args: rest, options: {} });
-      return runDemo(logger);
+      // The demo's story is on stdout; only problems go to the log unless LOG_LEVEL says otherwise.
+      return runDemo(createLogger({ level: process.env.LOG_LEVEL ?? 'error' }));
     default:
       process.stderr.write(`unknown command "${command}"\n\n${HELP}\n`);
       return 2;
