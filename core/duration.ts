@@ -38,14 +38,12 @@ export function formatDuration(ms: number): string {
 }
 
 /** A duration in config or commands: a string such as `8h`, or whole milliseconds; parsed to ms. */
-export const Duration = z.union([
-  z.number().int().positive(),
-  z.string().transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (examples: 90s, 30m, 8h, 7d)` });
-      return z.NEVER;
-    }
-    return ms;
-  }),
-]);
+export const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms =
+    typeof value === 'number' ? (Number.isInteger(value) && value > 0 ? value : null) : parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (examples: 90s, 30m, 8h, 7d)` });
+    return z.NEVER;
+  }
+  return ms;
+});
