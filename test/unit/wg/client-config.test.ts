@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { TunnelgateError } from '../../../core/errors.js';
 import { PRIVATE_KEY_PLACEHOLDER, renderClientConfig } from '../../../wg/client-config.js';
 import { interfacePrivateKey, interfaceSettings, listPeers, parseWgConf } from '../../../wg/conf.js';
 import { generateKeyPair } from '../../../wg/keys.js';
+import { thrownError } from '../../support/errors.js';
 
 const CLIENT = generateKeyPair();
 const HUB = generateKeyPair();
@@ -16,16 +16,6 @@ const SPLIT = {
   mode: 'split' as const,
   routes: ['10.6.0.0/24', '10.20.0.0/16'],
 };
-
-function inputError(fn: () => unknown): TunnelgateError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof TunnelgateError) return err;
-    throw err;
-  }
-  throw new Error('expected a TunnelgateError');
-}
 
 describe('renderClientConfig', () => {
   it('renders a split-tunnel config', () => {
@@ -88,19 +78,19 @@ describe('renderClientConfig', () => {
   });
 
   it('rejects an address that is not a single IPv4 host', () => {
-    expect(inputError(() => renderClientConfig({ ...SPLIT, address: '10.6.0.7/24' })).message).toBe(
+    expect(thrownError(() => renderClientConfig({ ...SPLIT, address: '10.6.0.7/24' })).message).toBe(
       'invalid client config: address: "10.6.0.7/24" is not an IPv4 /32 address',
     );
-    expect(inputError(() => renderClientConfig({ ...SPLIT, address: 'fd00::7/128' })).code).toBe(
+    expect(thrownError(() => renderClientConfig({ ...SPLIT, address: 'fd00::7/128' })).code).toBe(
       'INPUT_INVALID',
     );
-    expect(inputError(() => renderClientConfig({ ...SPLIT, address6: '10.6.0.7/32' })).message).toContain(
+    expect(thrownError(() => renderClientConfig({ ...SPLIT, address6: '10.6.0.7/32' })).message).toContain(
       'address6: "10.6.0.7/32" is not an IPv6 /128 address',
     );
   });
 
   it('rejects a split tunnel without routes', () => {
-    expect(inputError(() => renderClientConfig({ ...SPLIT, routes: [] })).message).toBe(
+    expect(thrownError(() => renderClientConfig({ ...SPLIT, routes: [] })).message).toBe(
       'invalid client config: routes: a split tunnel needs at least one route',
     );
   });
@@ -114,13 +104,13 @@ describe('renderClientConfig', () => {
       { routes: ['10.6.0.0/24, 0.0.0.0/0'] },
       { mtu: 100 },
     ]) {
-      expect(inputError(() => renderClientConfig({ ...SPLIT, ...bad })).code).toBe('INPUT_INVALID');
+      expect(thrownError(() => renderClientConfig({ ...SPLIT, ...bad })).code).toBe('INPUT_INVALID');
     }
   });
 
   it('rejects a malformed private key without repeating it', () => {
     const nearMiss = CLIENT.privateKey.slice(0, 43);
-    const err = inputError(() => renderClientConfig({ ...SPLIT, privateKey: nearMiss }));
+    const err = thrownError(() => renderClientConfig({ ...SPLIT, privateKey: nearMiss }));
     expect(err.code).toBe('INPUT_INVALID');
     expect(err.message).not.toContain(nearMiss);
   });

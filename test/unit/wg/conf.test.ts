@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TunnelgateError } from '../../../core/errors.js';
 import {
   addPeer,
   interfacePrivateKey,
@@ -13,6 +12,7 @@ import {
 } from '../../../wg/conf.js';
 import { parseDump } from '../../../wg/dump.js';
 import { publicKeyFromPrivate } from '../../../wg/keys.js';
+import { thrownError } from '../../support/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/wg/${name}`, import.meta.url), 'utf8');
 
@@ -48,16 +48,6 @@ const ODD_FILES: Record<string, string> = {
   'a single newline': '\n',
   'only comments': '# nothing here yet\n',
 };
-
-function confError(fn: () => unknown): TunnelgateError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof TunnelgateError) return err;
-    throw err;
-  }
-  throw new Error('expected a TunnelgateError');
-}
 
 describe('parseWgConf and renderWgConf', () => {
   it.each(REAL_FILES)('round-trip %s byte for byte', (name) => {
@@ -152,7 +142,7 @@ describe('listPeers', () => {
   });
 
   it('rejects a peer without a PublicKey, naming its line', () => {
-    const err = confError(() =>
+    const err = thrownError(() =>
       listPeers(parseWgConf(`[Interface]\nListenPort = 1\n\n[Peer]\nAllowedIPs = 10.6.0.2/32\n`)),
     );
     expect(err.code).toBe('HUB_STATE_INVALID');
@@ -160,14 +150,14 @@ describe('listPeers', () => {
   });
 
   it('rejects a malformed PublicKey', () => {
-    expect(confError(() => listPeers(parseWgConf('[Peer]\nPublicKey = abc\n'))).message).toBe(
+    expect(thrownError(() => listPeers(parseWgConf('[Peer]\nPublicKey = abc\n'))).message).toBe(
       'WireGuard config line 2: "abc" is not a WireGuard key: expected 44 characters of base64 encoding 32 bytes',
     );
   });
 
   it('rejects a broken tunnelgate comment, naming its line', () => {
     const text = fixture('hub-with-meta.conf').replace('"mode":"split"', '"mode":"spilt"');
-    const err = confError(() => listPeers(parseWgConf(text)));
+    const err = thrownError(() => listPeers(parseWgConf(text)));
     expect(err.code).toBe('HUB_STATE_INVALID');
     expect(err.message).toMatch(/^WireGuard config line 21: the tunnelgate comment is invalid/);
   });
@@ -175,19 +165,19 @@ describe('listPeers', () => {
   it('rejects two tunnelgate comments in one peer', () => {
     const text = fixture('hub-with-meta.conf');
     const line = text.split('\n')[20] ?? '';
-    const err = confError(() => listPeers(parseWgConf(text.replace(line, `${line}\n${line}`))));
+    const err = thrownError(() => listPeers(parseWgConf(text.replace(line, `${line}\n${line}`))));
     expect(err.message).toBe('WireGuard config line 22: a second tunnelgate comment in one [Peer]');
   });
 
   it('rejects two sections with the same public key', () => {
     const text = `[Peer]\nPublicKey = ${KEY_A}\n\n[Peer]\nPublicKey = ${KEY_A}\n`;
-    expect(confError(() => listPeers(parseWgConf(text))).message).toBe(
+    expect(thrownError(() => listPeers(parseWgConf(text))).message).toBe(
       'WireGuard config line 4: the same PublicKey as the [Peer] on line 1',
     );
   });
 
   it('rejects a bad AllowedIPs entry', () => {
-    const err = confError(() =>
+    const err = thrownError(() =>
       listPeers(parseWgConf(`[Peer]\nPublicKey = ${KEY_A}\nAllowedIPs = 10.6.0.2/33\n`)),
     );
     expect(err.message).toBe('WireGuard config line 3: "10.6.0.2/33" is not an IP address or CIDR');
@@ -243,7 +233,7 @@ describe('interfaceSettings', () => {
   });
 
   it('rejects a bad ListenPort, naming its line', () => {
-    const err = confError(() =>
+    const err = thrownError(() =>
       interfaceSettings(parseWgConf('[Interface]\nAddress = 10.6.0.1/24\nListenPort = abc\n')),
     );
     expect(err.code).toBe('HUB_STATE_INVALID');
@@ -251,10 +241,10 @@ describe('interfaceSettings', () => {
   });
 
   it('rejects a file without [Interface] or with two', () => {
-    expect(confError(() => interfaceSettings(parseWgConf(`[Peer]\nPublicKey = ${KEY_A}\n`))).message).toBe(
+    expect(thrownError(() => interfaceSettings(parseWgConf(`[Peer]\nPublicKey = ${KEY_A}\n`))).message).toBe(
       'WireGuard config line 1: there is no [Interface] section',
     );
-    expect(confError(() => interfaceSettings(parseWgConf('[Interface]\n\n[Interface]\n'))).message).toBe(
+    expect(thrownError(() => interfaceSettings(parseWgConf('[Interface]\n\n[Interface]\n'))).message).toBe(
       'WireGuard config line 3: a second [Interface] section',
     );
   });
@@ -269,7 +259,7 @@ describe('interfacePrivateKey', () => {
 
   it('returns null without a PrivateKey and rejects a bad one without repeating it', () => {
     expect(interfacePrivateKey(parseWgConf('[Interface]\nListenPort = 51820\n'))).toBeNull();
-    const err = confError(() =>
+    const err = thrownError(() =>
       interfacePrivateKey(parseWgConf(`[Interface]\nPrivateKey = ${PRIVATE.slice(0, 40)}\n`)),
     );
     expect(err.message).toBe('WireGuard config line 2: PrivateKey is not a WireGuard key');
@@ -288,14 +278,14 @@ describe('renderPeerSection', () => {
   });
 
   it('rejects bad input with INPUT_INVALID naming the field', () => {
-    const err = confError(() =>
+    const err = thrownError(() =>
       renderPeerSection({ ...NEW_PEER, allowedIps: ['10.6.0.5/32\nPostUp = rm -rf /'] }),
     );
     expect(err.code).toBe('INPUT_INVALID');
     expect(err.message).toContain('allowedIps.0: ');
-    expect(confError(() => renderPeerSection({ ...NEW_PEER, allowedIps: [] })).code).toBe('INPUT_INVALID');
+    expect(thrownError(() => renderPeerSection({ ...NEW_PEER, allowedIps: [] })).code).toBe('INPUT_INVALID');
     expect(
-      confError(() => renderPeerSection({ ...NEW_PEER, meta: { ...META, owner: 'a b' } })).message,
+      thrownError(() => renderPeerSection({ ...NEW_PEER, meta: { ...META, owner: 'a b' } })).message,
     ).toContain('meta.owner');
   });
 });
@@ -339,7 +329,7 @@ describe('addPeer and removePeer', () => {
   });
 
   it('refuses a public key that is already configured', () => {
-    const err = confError(() =>
+    const err = thrownError(() =>
       addPeer(parseWgConf(fixture('hub-with-meta.conf')), { ...NEW_PEER, publicKey: ALICE }),
     );
     expect(err.code).toBe('CONFLICT');
@@ -365,7 +355,7 @@ describe('addPeer and removePeer', () => {
   });
 
   it('throws NOT_FOUND for an unknown key', () => {
-    expect(confError(() => removePeer(parseWgConf(fixture('hub-with-meta.conf')), CAROL)).code).toBe(
+    expect(thrownError(() => removePeer(parseWgConf(fixture('hub-with-meta.conf')), CAROL)).code).toBe(
       'NOT_FOUND',
     );
   });

@@ -1,24 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TunnelgateError } from '../../../core/errors.js';
 import { formatAddress, overlaps } from '../../../wg/cidr.js';
 import { parseDump } from '../../../wg/dump.js';
 import { findOverlaps, nextFreeAddress } from '../../../wg/ipam.js';
+import { thrownError } from '../../support/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/wg/${name}`, import.meta.url), 'utf8');
 
 /** The i-th address of 10.6.0.0/16 as a /32. */
 const v4 = (i: number) => `${formatAddress({ family: 4, value: 0x0a060000n + BigInt(i) })}/32`;
-
-function ipamError(fn: () => unknown): TunnelgateError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof TunnelgateError) return err;
-    throw err;
-  }
-  throw new Error('expected a TunnelgateError');
-}
 
 describe('nextFreeAddress', () => {
   it('hands out the first host after the hub', () => {
@@ -37,7 +27,7 @@ describe('nextFreeAddress', () => {
   });
 
   it('never hands out the broadcast address', () => {
-    const err = ipamError(() =>
+    const err = thrownError(() =>
       nextFreeAddress({ subnet: '10.6.0.0/30', hubAddress: '10.6.0.1', taken: ['10.6.0.2/32'] }),
     );
     expect(err.code).toBe('SUBNET_EXHAUSTED');
@@ -72,7 +62,7 @@ describe('nextFreeAddress', () => {
 
   it('throws SUBNET_EXHAUSTED naming the subnet when every host is taken', () => {
     const taken = Array.from({ length: 253 }, (_, i) => v4(i + 2));
-    const err = ipamError(() => nextFreeAddress({ subnet: '10.6.0.0/24', hubAddress: '10.6.0.1', taken }));
+    const err = thrownError(() => nextFreeAddress({ subnet: '10.6.0.0/24', hubAddress: '10.6.0.1', taken }));
     expect(err.code).toBe('SUBNET_EXHAUSTED');
     expect(err.message).toBe('subnet 10.6.0.0/24 has no free address left');
   });
@@ -88,14 +78,16 @@ describe('nextFreeAddress', () => {
 
   it('rejects malformed input', () => {
     expect(
-      ipamError(() => nextFreeAddress({ subnet: '10.6.0.0/33', hubAddress: '10.6.0.1', taken: [] })).code,
+      thrownError(() => nextFreeAddress({ subnet: '10.6.0.0/33', hubAddress: '10.6.0.1', taken: [] })).code,
     ).toBe('INPUT_INVALID');
     expect(
-      ipamError(() => nextFreeAddress({ subnet: '10.6.0.0/24', hubAddress: '10.6.0.1', taken: ['10.6.0.x'] }))
-        .message,
+      thrownError(() =>
+        nextFreeAddress({ subnet: '10.6.0.0/24', hubAddress: '10.6.0.1', taken: ['10.6.0.x'] }),
+      ).message,
     ).toBe('taken address "10.6.0.x" is not an IP address or CIDR');
     expect(
-      ipamError(() => nextFreeAddress({ subnet: 'fd00:6::/64', hubAddress: '10.6.0.1', taken: [] })).message,
+      thrownError(() => nextFreeAddress({ subnet: 'fd00:6::/64', hubAddress: '10.6.0.1', taken: [] }))
+        .message,
     ).toBe('hub address 10.6.0.1 is not in the family of fd00:6::/64');
   });
 });
@@ -175,7 +167,7 @@ describe('findOverlaps', () => {
   });
 
   it('rejects a malformed entry, naming the peer', () => {
-    expect(ipamError(() => findOverlaps([{ id: 'alice', allowedIps: ['10.6.0.2/40'] }])).message).toBe(
+    expect(thrownError(() => findOverlaps([{ id: 'alice', allowedIps: ['10.6.0.2/40'] }])).message).toBe(
       'AllowedIPs of alice: "10.6.0.2/40" is not an IP address or CIDR',
     );
   });

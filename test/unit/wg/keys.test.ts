@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { TunnelgateError } from '../../../core/errors.js';
 import { generateKeyPair, PrivateKey, PublicKey, parseKey, publicKeyFromPrivate } from '../../../wg/keys.js';
+import { thrownError } from '../../support/errors.js';
 
 /** Runs the real wireguard-tools binary. */
 function wg(args: string[], input?: string): string {
@@ -10,16 +10,6 @@ function wg(args: string[], input?: string): string {
     encoding: 'utf8',
     stdio: ['pipe', 'pipe', 'pipe'],
   }).trim();
-}
-
-function keyError(fn: () => unknown): TunnelgateError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof TunnelgateError) return err;
-    throw err;
-  }
-  throw new Error('expected a TunnelgateError');
 }
 
 describe('publicKeyFromPrivate', () => {
@@ -31,7 +21,7 @@ describe('publicKeyFromPrivate', () => {
   });
 
   it('throws KEY_INVALID for a malformed private key', () => {
-    expect(keyError(() => publicKeyFromPrivate('not-a-key')).code).toBe('KEY_INVALID');
+    expect(thrownError(() => publicKeyFromPrivate('not-a-key')).code).toBe('KEY_INVALID');
   });
 });
 
@@ -116,7 +106,7 @@ describe('parseKey', () => {
   });
 
   it('throws KEY_INVALID with the schema message', () => {
-    const err = keyError(() => parseKey('public', 'abc'));
+    const err = thrownError(() => parseKey('public', 'abc'));
     expect(err.code).toBe('KEY_INVALID');
     expect(err.message).toBe(
       '"abc" is not a WireGuard key: expected 44 characters of base64 encoding 32 bytes',
@@ -126,7 +116,7 @@ describe('parseKey', () => {
   it('accepts a private key and keeps it out of the error message', () => {
     const key = wg(['genkey']);
     expect(parseKey('private', key)).toBe(key);
-    expect(keyError(() => parseKey('private', `${key.slice(0, 40)}`)).message).not.toContain(
+    expect(thrownError(() => parseKey('private', `${key.slice(0, 40)}`)).message).not.toContain(
       key.slice(0, 40),
     );
   });
