@@ -45,13 +45,33 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
   }
 }
 
-/** Runs a parsed command as `actor`. */
+/** The request id or peer a command is about, for the audit log. */
+function targetOf(command: Command): string | undefined {
+  const fields = command as { requestId?: string; peer?: string; user?: string };
+  return fields.requestId ?? fields.peer ?? fields.user;
+}
+
+/**
+ * Runs a parsed command as `actor`. A refusal (not allowed, wrong state) is audited here, once,
+ * for every verb.
+ */
 export async function runCommand(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
   try {
     return await route(ctx, actor, command);
   } catch (thrown) {
     const error = toTunnelgateError(thrown);
     if (error.code === 'INTERNAL') ctx.logger.error({ err: thrown, verb: command.verb }, 'command failed');
+    if (error.code === 'FORBIDDEN' || error.code === 'CONFLICT') {
+      const target = targetOf(command);
+      await ctx.audit.append({
+        at: ctx.clock().toISOString(),
+        actor: actor.id,
+        action: command.verb,
+        ...(target === undefined ? {} : { target }),
+        result: 'refused',
+        detail: error.code,
+      });
+    }
     return [toActor(actor, errorReply(error))];
   }
 }

@@ -3,6 +3,7 @@ import { ShellOutlet } from '../adapters/shell/shell.js';
 import { pickHub } from '../bot/context.js';
 import type { TunnelgateConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
+import { HubJob } from '../workers/jobs.js';
 import { startRuntime } from './runtime.js';
 
 export async function runReconcile(
@@ -17,7 +18,7 @@ export async function runReconcile(
     const stamp = Date.now();
     for (const hub of hubs) {
       const jobId = await runtime.bot.queues.addHub(
-        { kind: 'reconcile', hub: hub as never, by: 'operator', rebuild: true },
+        HubJob.parse({ kind: 'reconcile', hub, by: 'operator', rebuild: true }),
         { jobId: `reconcile-${hub}-${stamp}` },
       );
       outlet.track(jobId);

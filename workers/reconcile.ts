@@ -4,7 +4,8 @@
  * AllowedIPs. Peers that the file describes (our `# tunnelgate:` comment) but the inventory lacks
  * are restored into it, which is how a wiped Redis is rebuilt from the hubs.
  */
-import type { DriftFinding } from '../bot/model/reply.js';
+import type { DriftFinding, Recipient } from '../bot/model/reply.js';
+import { UserId } from '../core/ids.js';
 import { listPeers, parseWgConf } from '../wg/conf.js';
 import { parseDump } from '../wg/dump.js';
 import { findOverlaps } from '../wg/ipam.js';
@@ -110,12 +111,14 @@ export async function reconcile(
     result: drift.length === 0 ? 'ok' : 'drift',
     detail: `${findings.length} findings`,
   });
-  const to = job.by === 'scheduler' ? ({ type: 'leads' } as const) : ({ type: 'user', id: job.by } as const);
+  const asker = UserId.safeParse(job.by);
+  const to: Recipient =
+    job.by !== 'scheduler' && asker.success ? { type: 'user', id: asker.data } : { type: 'leads' };
   if (job.by !== 'scheduler' || findings.length > 0) {
     await ctx.notify(
       [
         {
-          to: to.type === 'user' ? { type: 'user', id: to.id as never } : to,
+          to,
           private: false,
           reply: { kind: 'reconcile.report', hub: hub.name, inSync: drift.length === 0, findings },
           jobId,

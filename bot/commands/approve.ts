@@ -25,17 +25,7 @@ export async function handleApprove(
     }
     return step;
   });
-  if (!result.ok) {
-    await ctx.audit.append({
-      at: now.toISOString(),
-      actor: actor.id,
-      action: 'approve',
-      target: command.requestId,
-      result: 'refused',
-      detail: result.error.code,
-    });
-    throw result.error;
-  }
+  if (!result.ok) throw result.error;
   const request = result.request;
   let jobId: string | undefined;
   if (queue) {

@@ -11,15 +11,16 @@ export async function handleDeny(ctx: BotContext, actor: Actor, command: DenyCom
   const result = await ctx.requests.update(command.requestId, (current) =>
     deny(current, actor, command.reason, ctx.config.roles, now),
   );
+  if (!result.ok) throw result.error;
   await ctx.audit.append({
     at: now.toISOString(),
     actor: actor.id,
     action: 'deny',
+    hub: result.request.hub,
     target: command.requestId,
-    result: result.ok ? 'ok' : 'refused',
+    result: 'ok',
     ...(command.reason === undefined ? {} : { detail: command.reason }),
   });
-  if (!result.ok) throw result.error;
   await ctx.redis.del(ctx.keys.sealedKey(command.requestId));
   const reply = {
     kind: 'request.denied' as const,

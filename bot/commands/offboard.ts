@@ -8,6 +8,7 @@ import { deny } from '../approval.js';
 import { type BotContext, toActor } from '../context.js';
 import type { Actor, Command } from '../model/command.js';
 import type { Message } from '../model/reply.js';
+import { queueRevocation } from '../revocation.js';
 import { isLead } from '../roles.js';
 
 type OffboardCommand = Extract<Command, { verb: 'offboard' }>;
@@ -24,19 +25,7 @@ export async function handleOffboard(
   const peers = (await ctx.inventory.listAll(hubs)).filter((r) => r.owner === command.user);
   const messages: Message[] = [];
   for (const record of peers) {
-    const jobId = await ctx.queues.addHub(
-      {
-        kind: 'revoke',
-        hub: record.hub,
-        publicKey: record.publicKey,
-        peer: record.peer,
-        by: actor.id,
-        cause: 'offboard',
-        requestId: record.requestId,
-        notify: actor.id,
-      },
-      { jobId: `revoke-${record.hub}-${record.requestId}` },
-    );
+    const jobId = await queueRevocation(ctx, record, actor, 'offboard');
     messages.push(
       toActor(
         actor,

@@ -3,6 +3,7 @@ import { TunnelgateError } from '../../core/errors.js';
 import { type BotContext, toActor } from '../context.js';
 import type { Actor, Command } from '../model/command.js';
 import type { Message } from '../model/reply.js';
+import { queueRevocation } from '../revocation.js';
 import { isLead } from '../roles.js';
 
 type RevokeCommand = Extract<Command, { verb: 'revoke' }>;
@@ -20,29 +21,9 @@ export async function handleRevoke(
     });
   }
   if (record.owner !== actor.id && !isLead(actor, ctx.config.roles)) {
-    await ctx.audit.append({
-      at: ctx.clock().toISOString(),
-      actor: actor.id,
-      action: 'revoke',
-      hub: record.hub,
-      target: record.peer,
-      result: 'refused',
-    });
     throw new TunnelgateError('FORBIDDEN', `only ${record.owner} or a lead can revoke ${record.peer}`);
   }
-  const jobId = await ctx.queues.addHub(
-    {
-      kind: 'revoke',
-      hub: record.hub,
-      publicKey: record.publicKey,
-      peer: record.peer,
-      by: actor.id,
-      cause: 'revoke',
-      requestId: record.requestId,
-      notify: actor.id,
-    },
-    { jobId: `revoke-${record.hub}-${record.requestId}` },
-  );
+  const jobId = await queueRevocation(ctx, record, actor, 'revoke');
   await ctx.audit.append({
     at: ctx.clock().toISOString(),
     actor: actor.id,
