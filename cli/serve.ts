@@ -3,9 +3,11 @@
  * reconcile scheduled (one BullMQ job scheduler per hub, however many workers upsert it).
  */
 import { LogOutlet } from '../adapters/log/log-outlet.js';
+import { SlackAdapter } from '../adapters/slack/slack-adapter.js';
 import type { TunnelgateConfig } from '../config/schema.js';
 import { TunnelgateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { startObservability } from './observe.js';
 import { startRuntime } from './runtime.js';
 import { onShutdown } from './signals.js';
 
@@ -23,18 +25,29 @@ export async function runServe(
       },
     );
   }
+  // With a `slack` section, the bot's messages go to Slack (HTTP or Socket Mode).
+  const slack =
+    role !== 'worker' && config.slack !== undefined ? new SlackAdapter(config, logger) : undefined;
   const runtime = await startRuntime({
     config,
     logger,
     worker: role !== 'bot',
-    ...(role === 'worker' ? {} : { outlet: new LogOutlet(logger) }),
+    ...(role === 'worker' ? {} : { outlet: slack?.outlet ?? new LogOutlet(logger) }),
+  });
+  await slack?.start(runtime.bot).catch(async (err: unknown) => {
+    await runtime.close();
+    throw err;
   });
   if (role !== 'bot') await runtime.bot.queues.scheduleReconcile(config.policy.reconcileEvery);
+  const observability = await startObservability(runtime, role !== 'bot');
   logger.info({ role, hubs: config.hubs.map((h) => h.name) }, 'tunnelgate running');
   await new Promise<void>((resolve) => {
     onShutdown(async () => {
       logger.info('shutting down');
+      await observability.stopReadings();
+      await slack?.stop();
       await runtime.close();
+      await observability.close();
       resolve();
     });
   });

@@ -1,0 +1,219 @@
+/**
+ * A real Tunnelgate with the real Slack adapter (Bolt in HTTP mode) against a lab, the suite's
+ * Redis and the local Slack stand-in. Tests send signed requests to `/slack/events` exactly as
+ * Slack does: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` with the signing secret.
+ */
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { SlackAdapter } from '../../adapters/slack/slack-adapter.js';
+import { type Runtime, startRuntime } from '../../cli/runtime.js';
+import { SlackConfig, type TunnelgateConfig } from '../../config/schema.js';
+import { createLogger } from '../../core/logger.js';
+import { type LabConfigOptions, labConfig } from '../../lab/config.js';
+import type { Lab } from '../../lab/lab.js';
+import { freshPrefix, redisUrl } from './redis.js';
+import { type SlackStandin, startSlackStandin } from './slack-standin.js';
+
+export const SIGNING_SECRET = 'standin-signing-secret';
+export const APPROVALS_CHANNEL = 'C0APPROVALS';
+
+export interface SignedOptions {
+  /** Unix seconds for X-Slack-Request-Timestamp (default now). */
+  timestamp?: number;
+  /** Sign with this secret instead of the configured one. */
+  secret?: string;
+}
+
+export interface SlackReply {
+  status: number;
+  body: string;
+}
+
+export interface SlackHarness {
+  config: TunnelgateConfig;
+  runtime: Runtime;
+  standin: SlackStandin;
+  prefix: string;
+  log(): string;
+  /** Posts a raw body with the given signature headers. */
+  send(body: string, contentType: string, headers: Record<string, string>): Promise<SlackReply>;
+  /** Signature headers Slack would send for `body`. */
+  sign(body: string, options?: SignedOptions): Record<string, string>;
+  /** A form-encoded `/vpn` slash command body from `user`, with a fresh response_url. */
+  commandBody(user: string, text: string): { body: string; responseUrl: string };
+  /** Sends `/vpn <text>` as `user`, signed. */
+  command(user: string, text: string, options?: SignedOptions): Promise<SlackReply & { responseUrl: string }>;
+  /** Clicks a card button (`block_actions`) as `user` on the card posted at `ts`. */
+  click(
+    user: string,
+    actionId: string,
+    requestId: string,
+    ts: string,
+  ): Promise<SlackReply & { responseUrl: string }>;
+  /** Submits the deny modal (`view_submission`) as `user`. */
+  submitModal(
+    user: string,
+    callbackId: string,
+    privateMetadata: string,
+    values: Record<string, unknown>,
+  ): Promise<SlackReply>;
+  stop(): Promise<void>;
+}
+
+export async function startSlackHarness(
+  lab: Lab,
+  name: string,
+  options: Partial<LabConfigOptions> & { approvalsChannel?: boolean } = {},
+): Promise<SlackHarness> {
+  const fresh = freshPrefix(name);
+  const dataDir = mkdtempSync(join(tmpdir(), 'tg-slack-'));
+  const standin = await startSlackStandin();
+  const { approvalsChannel = true, ...overrides } = options;
+  const config = labConfig(lab, {
+    redisUrl: redisUrl(),
+    prefix: fresh.prefix,
+    dataDir,
+    leads: ['U0ALICE'],
+    oncall: ['U0CAROL'],
+    worker: { lockDuration: '5s', stalledInterval: '2s' },
+    ...overrides,
+  });
+  config.slack = SlackConfig.parse({
+    signingSecret: SIGNING_SECRET,
+    botToken: 'xoxb-standin',
+    apiUrl: standin.apiUrl,
+    ...(approvalsChannel ? { approvalsChannel: APPROVALS_CHANNEL } : {}),
+  });
+  const chunks: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const adapter = new SlackAdapter(config, logger, {
+    port: 0,
+    pacer: { minIntervalMs: 20 },
+    retryConfig: { retries: 3, factor: 1, minTimeout: 10, maxTimeout: 50 },
+  });
+  const runtime = await startRuntime({ config, logger, worker: true, outlet: adapter.outlet });
+  const { port } = await adapter.start(runtime.bot);
+  const events = `http://127.0.0.1:${port}/slack/events`;
+
+  const sign = (body: string, opts: SignedOptions = {}) => {
+    const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+    const hmac = createHmac('sha256', opts.secret ?? SIGNING_SECRET).update(`v0:${timestamp}:${body}`);
+    return { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': `v0=${hmac.digest('hex')}` };
+  };
+  const send = async (body: string, contentType: string, headers: Record<string, string>) => {
+    const response = await fetch(events, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...headers },
+      body,
+    });
+    return { status: response.status, body: await response.text() };
+  };
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const commandBody = (user: string, text: string) => {
+    const responseUrl = standin.responseUrl();
+    const body = form({
+      token: 'deprecated',
+      team_id: 'T0STANDIN',
+      team_domain: 'standin',
+      channel_id: 'C0GENERAL',
+      channel_name: 'general',
+      user_id: user,
+      user_name: user.toLowerCase(),
+      command: '/vpn',
+      text,
+      api_app_id: 'A0TUNNELGATE',
+      is_enterprise_install: 'false',
+      response_url: responseUrl,
+      trigger_id: `${Date.now()}.1.abc`,
+    });
+    return { body, responseUrl };
+  };
+  const payload = (json: unknown) => form({ payload: JSON.stringify(json) });
+
+  return {
+    config,
+    runtime,
+    standin,
+    prefix: fresh.prefix,
+    log: () => chunks.join(''),
+    send,
+    sign,
+    commandBody,
+    async command(user, text, opts = {}) {
+      const { body, responseUrl } = commandBody(user, text);
+      const reply = await send(body, 'application/x-www-form-urlencoded', sign(body, opts));
+      return { ...reply, responseUrl };
+    },
+    async click(user, actionId, requestId, ts) {
+      const responseUrl = standin.responseUrl();
+      const body = payload({
+        type: 'block_actions',
+        user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0STANDIN' },
+        api_app_id: 'A0TUNNELGATE',
+        token: 'deprecated',
+        container: { type: 'message', message_ts: ts, channel_id: APPROVALS_CHANNEL, is_ephemeral: false },
+        trigger_id: `${Date.now()}.2.def`,
+        team: { id: 'T0STANDIN', domain: 'standin' },
+        enterprise: null,
+        is_enterprise_install: false,
+        channel: { id: APPROVALS_CHANNEL, name: 'vpn-approvals' },
+        message: { type: 'message', ts, text: 'VPN request', bot_id: 'B0BOT' },
+        response_url: responseUrl,
+        actions: [
+          {
+            type: 'button',
+            action_id: actionId,
+            block_id: `tunnelgate_decide_${requestId}`,
+            value: requestId,
+            text: { type: 'plain_text', text: 'Approve' },
+            action_ts: `${Date.now() / 1000}`,
+          },
+        ],
+      });
+      const reply = await send(body, 'application/x-www-form-urlencoded', sign(body));
+      return { ...reply, responseUrl };
+    },
+    async submitModal(user, callbackId, privateMetadata, values) {
+      const body = payload({
+        type: 'view_submission',
+        team: { id: 'T0STANDIN', domain: 'standin' },
+        user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0STANDIN' },
+        api_app_id: 'A0TUNNELGATE',
+        token: 'deprecated',
+        trigger_id: `${Date.now()}.3.ghi`,
+        view: {
+          id: 'V0MODAL',
+          team_id: 'T0STANDIN',
+          type: 'modal',
+          callback_id: callbackId,
+          private_metadata: privateMetadata,
+          state: { values },
+          hash: '1.abc',
+          title: { type: 'plain_text', text: 'Deny VPN request' },
+          blocks: [],
+        },
+        response_urls: [],
+        is_enterprise_install: false,
+      });
+      return send(body, 'application/x-www-form-urlencoded', sign(body));
+    },
+    async stop() {
+      await adapter.stop();
+      await runtime.close();
+      await standin.close();
+      await fresh.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
