@@ -6,6 +6,8 @@ export interface RedisKeys {
   request(id: string): string;
   /** Sorted set of request ids by creation time. */
   requests: string;
+  /** The same, for one requester (so a user's own requests are found without a full scan). */
+  requestsBy(user: string): string;
   /** Hash publicKey -> PeerRecord JSON for one hub. */
   inventory(hub: string): string;
   /** Hash address -> publicKey for one hub: the address claims. */
@@ -21,6 +23,7 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     request: (id) => `${prefix}:req:${id}`,
     requests: `${prefix}:reqs`,
+    requestsBy: (user) => `${prefix}:reqs:by:${user}`,
     inventory: (hub) => `${prefix}:inv:${hub}`,
     ipam: (hub) => `${prefix}:ipam:${hub}`,
     sealedKey: (id) => `${prefix}:sealed:${id}`,

@@ -34,7 +34,12 @@ export class RequestStore {
     const record = AccessRequest.parse(request);
     const done = await this.redis.set(this.keys.request(record.id), JSON.stringify(record), 'NX');
     if (done !== 'OK') throw new TunnelgateError('CONFLICT', `request id ${record.id} is already taken`);
-    await this.redis.zadd(this.keys.requests, String(Date.parse(record.createdAt)), record.id);
+    const score = String(Date.parse(record.createdAt));
+    await this.redis
+      .multi()
+      .zadd(this.keys.requests, score, record.id)
+      .zadd(this.keys.requestsBy(record.requester), score, record.id)
+      .exec();
   }
 
   /** The request, or null when there is none with that id. */
@@ -74,11 +79,13 @@ export class RequestStore {
     throw new TunnelgateError('CONFLICT', `request ${id} is being changed by someone else; try again`);
   }
 
-  /** All requests, oldest first, optionally filtered. */
+  /** All requests, oldest first, optionally filtered (by requester through its own index). */
   async list(
     filter: { states?: readonly RequestState[]; requester?: string } = {},
   ): Promise<AccessRequest[]> {
-    const ids = await this.redis.zrange(this.keys.requests, '0', '-1');
+    const index =
+      filter.requester === undefined ? this.keys.requests : this.keys.requestsBy(filter.requester);
+    const ids = await this.redis.zrange(index, '0', '-1');
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.request(id)));
     const all = raws.flatMap((raw) => (raw === null ? [] : [AccessRequest.parse(JSON.parse(raw))]));
