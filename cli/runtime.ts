@@ -16,6 +16,9 @@ import { RequestStore } from '../bot/store/requests.js';
 import type { TunnelgateConfig } from '../config/schema.js';
 import { checkRedisPolicy, startEmbeddedRedis } from '../core/embedded-redis.js';
 import type { Logger } from '../core/logger.js';
+import { checkHealth, type HealthReport } from '../observability/health.js';
+import { Metrics } from '../observability/metrics.js';
+import { within } from '../observability/within.js';
 import type { WorkerContext } from '../workers/context.js';
 import { startHubWorkers } from '../workers/hub-worker.js';
 import { Queues } from '../workers/queues.js';
@@ -37,7 +40,34 @@ export interface Runtime {
   bot: BotContext;
   worker: WorkerContext;
   redisUrl: string;
+  /** This process's Prometheus metrics (job events, SSH state, queue depth, peers, handshakes). */
+  metrics: Metrics;
+  /** True once `close()` began: no new jobs are taken and `/healthz` answers 503. */
+  readonly stopping: boolean;
+  /** The `/healthz` verdict: Redis answers PING and the runtime is not stopping. */
+  health(): Promise<HealthReport>;
+  /**
+   * Stops taking jobs, waits up to `worker.lockDuration / 2` for running ones, hands back any still
+   * running (their locks lapse and another worker's stalled check retries them, without using an
+   * attempt), then closes Redis and the SSH connections.
+   */
   close(): Promise<void>;
+}
+
+/** Each later shutdown step (queues, Redis, SSH, embedded Redis) gets at most this long. */
+const CLOSE_STEP_TIMEOUT_MS = 5_000;
+
+/**
+ * Stops every worker from taking jobs and waits up to `boundMs` for the running ones. Jobs still
+ * running then are abandoned: `close(true)` stops renewing their locks, so BullMQ's stalled check
+ * hands them to another worker once the lock lapses (the bound keeps that after our exit).
+ */
+async function drainWorkers(workers: readonly Worker[], boundMs: number, logger: Logger): Promise<void> {
+  if (workers.length === 0) return;
+  const finished = await within(Promise.all(workers.map((w) => w.pause())), boundMs);
+  if (!finished)
+    logger.warn({ boundMs }, 'jobs still running at shutdown: handing them back for another worker to retry');
+  await within(Promise.all(workers.map((w) => w.close(!finished))), CLOSE_STEP_TIMEOUT_MS);
 }
 
 /** Starts everything the options ask for. Throws CONFIG_INVALID for an evicting Redis. */
@@ -55,7 +85,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const keys = redisKeys(config.redis.prefix);
     const queues = new Queues(config, redis);
     await queues.init();
-    const pool = new HubPool(config.hubs, { logger });
+    const metrics = new Metrics(config, logger);
+    const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
     const vault = await KeyVault.open({ dataDir: config.dataDir, env: options.env ?? process.env });
     const shared = {
       config,
@@ -87,18 +118,30 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       );
     }
     if (options.outlet !== undefined) workers.push(startNotifier(bot, options.outlet, redis));
+    for (const w of workers) metrics.instrument(w);
+    metrics.observe({ redis, keys, queues, pool });
+    // Redis closes before SSH: an abandoned job's processor then cannot record anything on its way out.
     closers.push(
-      () => Promise.all(workers.map((w) => w.close())),
-      () => queues.close(),
-      async () => pool.closeAll(),
-      () => redis.quit(),
+      () => drainWorkers(workers, Math.floor(config.worker.lockDuration / 2), logger),
+      () => within(queues.close(), CLOSE_STEP_TIMEOUT_MS),
+      async () => {
+        if (!(await within(redis.quit(), CLOSE_STEP_TIMEOUT_MS))) redis.disconnect();
+      },
+      () => within(pool.closeAll(), CLOSE_STEP_TIMEOUT_MS),
     );
     if (embedded !== undefined) closers.push(() => embedded.stop());
+    let stopping = false;
     return {
       bot,
       worker,
       redisUrl,
+      metrics,
+      get stopping() {
+        return stopping;
+      },
+      health: () => checkHealth(redis, stopping),
       close: async () => {
+        stopping = true;
         for (const close of closers.splice(0))
           await close().catch((err) => logger.warn({ err }, 'close failed'));
       },

@@ -132,11 +132,19 @@ export const SlackConfig = z.object({
 });
 export type SlackConfig = z.infer<typeof SlackConfig>;
 
+const Snowflake = z.string().regex(/^\d{1,20}$/, 'expected a Discord id (digits)');
+
 export const DiscordConfig = z.object({
   token: z.string().min(1).optional(),
   applicationId: z.string().min(1).optional(),
+  /** Where `/vpn` is registered (guild commands update at once) and whose leavers are offboarded. */
   guildId: z.string().min(1).optional(),
+  /** Approval requests and offboarding prompts go here; without it, each lead user id gets a DM. */
   approvalsChannel: z.string().min(1).optional(),
+  /** A role engineers hold; a member losing it is treated like a member leaving (offboarding hook). */
+  engineerRole: Snowflake.optional(),
+  /** REST base URL (default Discord's); the gateway URL comes from its `GET /gateway/bot`. */
+  apiUrl: z.url().optional(),
 });
 export type DiscordConfig = z.infer<typeof DiscordConfig>;
 
@@ -148,8 +156,25 @@ export const WorkerConfig = z.object({
   stalledInterval: Duration.default(30_000),
   /** Parallel read-only tasks per worker process (default 8). */
   taskConcurrency: z.number().int().min(1).max(64).default(8),
+  /** Tries per hub job before the failure is reported to people (default 5). */
+  attempts: z.number().int().min(1).max(20).default(5),
+  /** First retry delay of a hub job, doubled on each retry (default 2s: 2s, 4s, 8s, 16s). */
+  backoff: Duration.default(2_000),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
+
+/** The `/healthz` and `/metrics` HTTP endpoint of every long-running process. */
+export const MetricsConfig = z.object({
+  /** Serve the endpoint at all (default true). */
+  enabled: z.boolean().default(true),
+  /** Listen address (default 127.0.0.1; use 0.0.0.0 in a container so Prometheus can scrape it). */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Listen port (default 9464; 0 picks a free one). */
+  port: z.number().int().min(0).max(65_535).default(9464),
+  /** How often a worker reads each hub's handshakes for the handshake-age gauge (default 30s). */
+  handshakeRefresh: Duration.default(30_000),
+});
+export type MetricsConfig = z.infer<typeof MetricsConfig>;
 
 /** The whole `tunnelgate.yaml`. */
 export const TunnelgateConfig = z
@@ -159,6 +184,7 @@ export const TunnelgateConfig = z
     roles: RolesConfig.default({ leads: [], oncall: [] }),
     policy: PolicyConfig.default(PolicyConfig.parse({})),
     worker: WorkerConfig.default(WorkerConfig.parse({})),
+    metrics: MetricsConfig.default(MetricsConfig.parse({})),
     /** Where the embedded Redis and other state live (default ./var). */
     dataDir: z.string().default('./var'),
     slack: SlackConfig.optional(),

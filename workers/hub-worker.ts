@@ -6,10 +6,12 @@
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { type TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import type { WorkerContext } from './context.js';
-import { HUB_JOB_ATTEMPTS, HubJob, QUEUE } from './jobs.js';
+import { expirePeer } from './expiry.js';
+import { HubJob, QUEUE } from './jobs.js';
 import { provision, provisionFailed } from './provision.js';
 import { reconcile } from './reconcile.js';
 import { revoke, revokeFailed } from './revoke.js';
+import { rotate, rotateFailed } from './rotate.js';
 
 /** Lock settings: a crashed worker's job is picked up again within about this long. */
 export interface LockTuning {
@@ -25,6 +27,10 @@ async function runHubJob(ctx: WorkerContext, job: HubJob, jobId: string | undefi
       return revoke(ctx, job, jobId);
     case 'reconcile':
       return reconcile(ctx, job, jobId);
+    case 'rotate':
+      return rotate(ctx, job, jobId);
+    case 'expire':
+      return expirePeer(ctx, job, jobId);
     default: {
       const unreachable: never = job;
       throw new Error(`unknown hub job ${JSON.stringify(unreachable)}`);
@@ -51,6 +57,24 @@ async function reportFinalFailure(ctx: WorkerContext, job: HubJob, error: Tunnel
         ],
         jobId,
       );
+    case 'rotate':
+      return rotateFailed(ctx, job, error, jobId);
+    case 'expire':
+      return ctx.notify(
+        [
+          {
+            to: { type: 'leads' },
+            private: false,
+            reply: {
+              kind: 'notice',
+              text: `removing time-bound peer ${job.peer} from ${job.hub} at its expiry failed: ${error.message}`,
+            },
+            jobId,
+            final: true,
+          },
+        ],
+        jobId,
+      );
     default: {
       const unreachable: never = job;
       throw new Error(`unknown hub job ${JSON.stringify(unreachable)}`);
@@ -69,7 +93,8 @@ export async function processHubJob(ctx: WorkerContext, job: Job): Promise<unkno
     return await runHubJob(ctx, parsed.data, job.id);
   } catch (thrown) {
     const error = toTunnelgateError(thrown);
-    const attempts = job.opts.attempts ?? HUB_JOB_ATTEMPTS;
+    // Queues.addHub always sets attempts (config worker.attempts); a job without it runs once.
+    const attempts = job.opts.attempts ?? 1;
     const final = !error.retryable || job.attemptsMade + 1 >= attempts;
     ctx.logger.warn(
       {

@@ -3,6 +3,7 @@
  * Payloads name records (request ids, public keys), never secrets: a private key is never job data.
  */
 import { z } from 'zod';
+import { FindingId } from '../bot/model/diagnosis.js';
 import { Message } from '../bot/model/reply.js';
 import { HubName, PeerName, RequestId, UserId } from '../core/ids.js';
 import { PublicKey } from '../wg/keys.js';
@@ -16,7 +17,7 @@ export const HubJob = z.discriminatedUnion('kind', [
     publicKey: PublicKey,
     peer: PeerName,
     by: z.string(),
-    cause: z.enum(['revoke', 'offboard', 'expiry']),
+    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue']),
     requestId: RequestId.optional(),
     /** Who to tell about the result (besides the owner). */
     notify: UserId.optional(),
@@ -27,6 +28,18 @@ export const HubJob = z.discriminatedUnion('kind', [
     by: z.string(),
     rebuild: z.boolean().default(false),
   }),
+  /** One step of a key rotation; the rotation's state lives in Redis (bot/store/rotations.ts). */
+  z.object({
+    kind: z.literal('rotate'),
+    hub: HubName,
+    peer: PeerName,
+    /** 0 stages the new key; each later round watches for its handshake for a while. */
+    round: z.number().int().min(0).default(0),
+  }),
+  /** A time-bound peer's expiry chain: warns its owner, then removes it (workers/expiry.ts). */
+  z.object({ kind: z.literal('expire'), hub: HubName, peer: PeerName, requestId: RequestId }),
+  /** An approved `/vpn fix`: applies a stored finding's action, then re-runs its report (workers/fix.ts). */
+  z.object({ kind: z.literal('fix'), hub: HubName, findingId: FindingId, proposedBy: UserId, approvedBy: UserId }),
 ]);
 export type HubJob = z.infer<typeof HubJob>;
 
@@ -43,6 +56,12 @@ export const TaskJob = z.discriminatedUnion('kind', [
   }),
   /** Expires a request still pending at its deadline, and tells the requester. */
   z.object({ kind: z.literal('expire-request'), requestId: RequestId }),
+  /** The scheduled key-age and idle-peer check (workers/reminders.ts). */
+  z.object({ kind: z.literal('reminder-check') }),
+  /** `/vpn diagnose`: the playbook over one hub (or one peer on it), read in one exec (workers/diagnose.ts). */
+  z.object({ kind: z.literal('diagnose'), hub: HubName, peer: PeerName.optional(), to: UserId }),
+  /** `/vpn audit`: the hardening checks over one hub (workers/audit.ts). */
+  z.object({ kind: z.literal('audit'), hub: HubName, to: UserId }),
 ]);
 export type TaskJob = z.infer<typeof TaskJob>;
 
@@ -61,6 +80,3 @@ export const QUEUE = {
   notify: 'notify',
 } as const;
 
-/** Retry policy for hub jobs: transient failures back off 2 s, 4 s, 8 s, 16 s. */
-export const HUB_JOB_ATTEMPTS = 5;
-export const HUB_JOB_BACKOFF_MS = 2_000;

@@ -1,0 +1,80 @@
+/**
+ * The HTTP endpoint of every long-running process: `GET /healthz` (200 healthy, 503 not, with a
+ * small JSON body) and `GET /metrics` (Prometheus text). Served on `metrics.host:metrics.port`.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../core/logger.js';
+import type { HealthReport } from '../observability/health.js';
+
+/** What the endpoint serves. */
+export interface HttpSources {
+  health(): Promise<HealthReport>;
+  metrics: { render(): Promise<string>; readonly contentType: string };
+}
+
+/** A listening endpoint. */
+export interface HttpEndpoint {
+  /** `http://host:port` it listens on. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on host:port (port 0: any free one). Rejects with the listen error (e.g. EADDRINUSE).
+ */
+export async function startHttpServer(
+  sources: HttpSources,
+  options: { host: string; port: number; logger: Logger },
+): Promise<HttpEndpoint> {
+  const { logger } = options;
+  const server = createServer((req, res) => {
+    route(sources, req, res).catch((err: unknown) => {
+      logger.error({ err, url: req.url }, 'http endpoint failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
+  });
+  server.listen(options.port, options.host);
+  await Promise.race([
+    once(server, 'listening'),
+    once(server, 'error').then(([err]) => {
+      throw err;
+    }),
+  ]);
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  logger.info({ host: address, port }, 'serving /healthz and /metrics');
+  return {
+    url: `http://${host}:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function route(sources: HttpSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+    return;
+  }
+  switch (path) {
+    case '/healthz': {
+      const report = await sources.health();
+      res
+        .writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(`${JSON.stringify(report)}\n`);
+      return;
+    }
+    case '/metrics': {
+      const text = await sources.metrics.render();
+      res.writeHead(200, { 'content-type': sources.metrics.contentType }).end(text);
+      return;
+    }
+    default:
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
+  }
+}

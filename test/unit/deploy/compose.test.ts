@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const read = (name: string) => readFileSync(join(root, name), 'utf8');
+
+const HealthCheck = z.object({ test: z.array(z.string()) });
+const Service = z.object({
+  image: z.string().optional(),
+  build: z.unknown().optional(),
+  command: z.array(z.string()).optional(),
+  container_name: z.string().optional(),
+  ports: z.array(z.string()).optional(),
+  env_file: z.unknown().optional(),
+  environment: z.record(z.string(), z.string()).optional(),
+  volumes: z.array(z.string()).optional(),
+  depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
+  healthcheck: HealthCheck.optional(),
+  stop_grace_period: z.string().optional(),
+});
+const Compose = z.object({
+  services: z.object({ redis: Service, bot: Service, worker: Service }),
+  volumes: z.record(z.string(), z.unknown()),
+});
+
+/** docker-compose.yml as compose reads it (YAML merge keys on). */
+const compose = Compose.parse(parse(read('docker-compose.yml'), { merge: true }));
+const { redis, bot, worker } = compose.services;
+
+/** Seconds of a compose duration such as `30s` or `1m`. */
+const seconds = (text: string | undefined) => {
+  const match = /^(\d+)(s|m)$/.exec(text ?? '');
+  return match === null ? 0 : Number(match[1]) * (match[2] === 'm' ? 60 : 1);
+};
+
+describe('docker-compose.yml', () => {
+  it('runs redis with AOF on, no eviction, a named volume for its data and a PING health check', () => {
+    const command = redis.command ?? [];
+    expect(command[command.indexOf('--appendonly') + 1]).toBe('yes');
+    expect(command[command.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
+    const data = redis.volumes?.find((v) => v.endsWith(':/data'));
+    const volume = data?.split(':')[0] ?? '';
+    expect(Object.keys(compose.volumes)).toContain(volume);
+    expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+  });
+
+  it('starts bot and worker from the image only once redis is healthy, with secrets from .env', () => {
+    for (const service of [bot, worker]) {
+      expect(service.build ?? service.image).toBeDefined();
+      expect(service.depends_on?.redis?.condition).toBe('service_healthy');
+      expect(service.env_file).toBe('.env');
+      expect(service.environment?.REDIS_URL).toBe('redis://redis:6379');
+    }
+    expect(bot.command).toEqual(['bot']);
+    expect(worker.command).toEqual(['worker']);
+  });
+
+  it('mounts the config and keys read-only', () => {
+    for (const service of [bot, worker]) {
+      expect(service.volumes).toContain('./tunnelgate.yaml:/config/tunnelgate.yaml:ro');
+      expect(service.volumes?.filter((v) => !v.endsWith(':ro'))).toEqual([]);
+      expect(service.environment?.TUNNELGATE_CONFIG).toBe('/config/tunnelgate.yaml');
+    }
+  });
+
+  it('publishes the Slack HTTP port on the bot only; the worker can be scaled (no name, no host ports)', () => {
+    // Compose's own variable syntax, not a JavaScript template.
+    expect(bot.ports).toEqual([`$${'{'}SLACK_HTTP_PORT:-3000}:3000`]);
+    expect(worker.container_name).toBeUndefined();
+    expect(worker.ports).toBeUndefined();
+  });
+
+  it('gives workers longer to stop than the default job lock bound (15 s of a 30 s lock)', () => {
+    expect(seconds(worker.stop_grace_period)).toBeGreaterThan(15);
+  });
+
+  it('ships an .env.example naming every secret the services read, and keeps .env out of the image', () => {
+    const example = read('.env.example');
+    for (const name of ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'DISCORD_TOKEN', 'TUNNELGATE_SECRET'])
+      expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
+    expect(read('.dockerignore').split('\n')).toContain('.env');
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => /^[A-Z]+\s/.test(line));
+  const stages = instructions.filter((line) => line.startsWith('FROM '));
+
+  it('builds in two stages on node:20-bookworm-slim and installs with npm ci in the build stage', () => {
+    expect(stages).toEqual(['FROM node:20-bookworm-slim AS build', 'FROM node:20-bookworm-slim AS runtime']);
+    const buildStage = instructions.slice(0, instructions.indexOf(stages[1] ?? ''));
+    expect(buildStage.some((line) => /^RUN npm ci\b/.test(line))).toBe(true);
+    expect(instructions).toContain('COPY --from=build /app/node_modules ./node_modules');
+  });
+
+  it('runs as a non-root user, through bin/tunnelgate.js, with a /healthz health check', () => {
+    const runtimeStage = instructions.slice(instructions.indexOf(stages[1] ?? ''));
+    const user = runtimeStage.filter((line) => line.startsWith('USER ')).at(-1);
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^USER (root|0)(:|$)/);
+    expect(instructions).toContain('ENTRYPOINT ["node", "bin/tunnelgate.js"]');
+    expect(instructions.find((line) => line.startsWith('HEALTHCHECK '))).toMatch(/\/healthz/);
+  });
+
+  it('copies every source folder the CLI imports', () => {
+    for (const dir of [
+      'bin',
+      'adapters',
+      'bot',
+      'cli',
+      'config',
+      'core',
+      'lab',
+      'observability',
+      'wg',
+      'workers',
+    ])
+      expect(instructions).toContain(`COPY ${dir} ./${dir}`);
+  });
+});
