@@ -4,12 +4,17 @@
  */
 import { toTunnelgateError } from '../core/errors.js';
 import { handleApprove } from './commands/approve.js';
+import { handleAudit } from './commands/audit.js';
 import { handleDeny } from './commands/deny.js';
+import { handleDiagnose } from './commands/diagnose.js';
+import { decideExtension, handleExtend } from './commands/extend.js';
+import { handleFix } from './commands/fix.js';
 import { handleList } from './commands/list.js';
 import { handleLog } from './commands/log.js';
 import { handleOffboard } from './commands/offboard.js';
 import { handleRequest } from './commands/request.js';
 import { handleRevoke } from './commands/revoke.js';
+import { handleRotate } from './commands/rotate.js';
 import { handleStatus } from './commands/status.js';
 import { type BotContext, toActor } from './context.js';
 import { errorReply } from './error-reply.js';
@@ -25,9 +30,18 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
     case 'request':
       return handleRequest(ctx, actor, command);
     case 'approve':
-      return handleApprove(ctx, actor, command);
-    case 'deny':
-      return handleDeny(ctx, actor, command);
+      // Extension ids look like request ids; an extension is decided with the same verbs.
+      return (
+        (await decideExtension(ctx, actor, command.requestId, { approve: true })) ??
+        handleApprove(ctx, actor, command)
+      );
+    case 'deny': {
+      const decision = command.reason === undefined ? {} : { reason: command.reason };
+      return (
+        (await decideExtension(ctx, actor, command.requestId, { approve: false, ...decision })) ??
+        handleDeny(ctx, actor, command)
+      );
+    }
     case 'revoke':
       return handleRevoke(ctx, actor, command);
     case 'offboard':
@@ -38,6 +52,16 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
       return handleStatus(ctx, actor, command);
     case 'log':
       return handleLog(ctx, actor, command);
+    case 'diagnose':
+      return handleDiagnose(ctx, actor, command);
+    case 'audit':
+      return handleAudit(ctx, actor, command);
+    case 'fix':
+      return handleFix(ctx, actor, command);
+    case 'rotate':
+      return handleRotate(ctx, actor, command);
+    case 'extend':
+      return handleExtend(ctx, actor, command);
     default: {
       const unreachable: never = command;
       throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);
@@ -47,8 +71,14 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
 
 /** The request id or peer a command is about, for the audit log. */
 function targetOf(command: Command): string | undefined {
-  const fields = command as { requestId?: string; peer?: string; user?: string };
-  return fields.requestId ?? fields.peer ?? fields.user;
+  const fields = command as {
+    requestId?: string;
+    peer?: string;
+    user?: string;
+    findingId?: string;
+    target?: string;
+  };
+  return fields.requestId ?? fields.peer ?? fields.user ?? fields.findingId ?? fields.target;
 }
 
 /**

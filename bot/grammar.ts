@@ -11,6 +11,7 @@ import { DeviceName, HubName, PeerName, RequestId, UserId } from '../core/ids.js
 import { PublicKey } from '../wg/keys.js';
 import type { ErrorReply } from './error-reply.js';
 import { Command, ListScope, Reason, type Verb } from './model/command.js';
+import { FindingId } from './model/diagnosis.js';
 
 /** A parsed command, or the reply explaining why the text is not one. */
 export type ParseResult = { ok: true; command: Command } | { ok: false; reply: ErrorReply };
@@ -38,6 +39,23 @@ export const USAGE: Readonly<Record<Verb, UsageLine>> = {
   list: { usage: '/vpn list [mine|pending|all]', summary: 'list peers and pending requests (default: mine)' },
   status: { usage: '/vpn status [peer]', summary: 'show live handshake and transfer for peers' },
   log: { usage: '/vpn log [N]', summary: 'show the last N audit log entries (default 20)' },
+  diagnose: {
+    usage: '/vpn diagnose <peer|hub>',
+    summary: 'find the broken layer: reachability, handshake, tunnel, routing, performance',
+  },
+  audit: { usage: '/vpn audit [hub]', summary: "check a hub for the guide's unnecessary holes" },
+  fix: {
+    usage: '/vpn fix <finding-id> [--approve]',
+    summary: "propose a report's mechanical fix; a lead approves it with --approve",
+  },
+  rotate: {
+    usage: '/vpn rotate <peer> [--pubkey KEY]',
+    summary: "replace a peer's key without downtime; the owner gets the new config",
+  },
+  extend: {
+    usage: '/vpn extend <peer> <duration>',
+    summary: 'ask leads to extend time-bound access, e.g. by 4h',
+  },
 };
 
 /** Every subcommand, in help order. */
@@ -248,6 +266,42 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
       }
       return { verb, count: n };
     }
+    case 'diagnose': {
+      const target = requiredArgument(
+        cursor,
+        verb,
+        'diagnose needs a peer or hub, e.g. /vpn diagnose alice-laptop',
+      );
+      expectValid(PeerName, target, 'peer or hub name');
+      end(cursor, verb, 'one peer or hub name');
+      return { verb, target };
+    }
+    case 'audit': {
+      const hub = optionalArgument(cursor, verb);
+      end(cursor, verb, 'one hub name');
+      if (hub === null) return { verb };
+      expectValid(HubName, hub, 'hub name');
+      return { verb, hub };
+    }
+    case 'fix':
+      return parseFix(cursor);
+    case 'rotate':
+      return parseRotate(cursor);
+    case 'extend': {
+      const peer = requiredArgument(
+        cursor,
+        verb,
+        'extend needs a peer and a duration, e.g. /vpn extend alice-laptop 4h',
+      );
+      expectValid(PeerName, peer, 'peer name');
+      const duration = requiredArgument(
+        cursor,
+        verb,
+        'extend needs a duration, e.g. /vpn extend alice-laptop 4h',
+      );
+      end(cursor, verb, 'one peer name and one duration');
+      return { verb, peer, forMs: checkDuration(duration) };
+    }
     default: {
       const unreachable: never = verb;
       return unreachable;
@@ -314,6 +368,49 @@ function parseRequest(cursor: Cursor): CommandInput {
     ...(forMs === undefined ? {} : { forMs }),
     ...(reason === undefined ? {} : { reason }),
   };
+}
+
+/** `rotate <peer> [--pubkey KEY]` (also `--pubkey=KEY`). */
+function parseRotate(cursor: Cursor): CommandInput {
+  let peer: string | undefined;
+  let pubkey: string | undefined;
+  for (let token = cursor.next(); token !== null; token = cursor.next()) {
+    if (!isOption(token)) {
+      if (peer !== undefined) fail(`unexpected argument ${show(token.text)}: rotate takes one peer name`);
+      peer = token.text;
+      continue;
+    }
+    const eq = token.text.indexOf('=');
+    const name = eq < 0 ? token.text : token.text.slice(0, eq);
+    if (name !== '--pubkey') fail(`unknown option ${show(name)}: rotate takes --pubkey`);
+    if (pubkey !== undefined) fail('--pubkey is given twice; give it once');
+    pubkey = eq < 0 ? optionValue(cursor, name, 'KEY') : token.text.slice(eq + 1);
+  }
+  if (peer === undefined) fail('rotate needs a peer name, e.g. /vpn rotate alice-laptop');
+  expectValid(PeerName, peer, 'peer name');
+  if (pubkey !== undefined) {
+    const key = PublicKey.safeParse(pubkey);
+    if (!key.success) fail(key.error.issues[0]?.message ?? `${show(pubkey)} is not a WireGuard public key`);
+  }
+  return { verb: 'rotate', peer, ...(pubkey === undefined ? {} : { pubkey }) };
+}
+
+/** `fix <finding-id> [--approve]`. */
+function parseFix(cursor: Cursor): CommandInput {
+  let findingId: string | undefined;
+  let approve = false;
+  for (let token = cursor.next(); token !== null; token = cursor.next()) {
+    if (isOption(token)) {
+      if (token.text !== '--approve') fail(`unknown option ${show(token.text)}: fix takes --approve`);
+      approve = true;
+      continue;
+    }
+    if (findingId !== undefined) fail(`unexpected argument ${show(token.text)}: fix takes one finding id`);
+    findingId = token.text;
+  }
+  if (findingId === undefined) fail('fix needs a finding id from a report, e.g. /vpn fix f-3k9m2q7a');
+  expectValid(FindingId, findingId, 'finding id');
+  return { verb: 'fix', findingId, approve };
 }
 
 function isRequestOption(name: string): name is RequestOption {

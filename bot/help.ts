@@ -78,6 +78,54 @@ const TOPICS: Readonly<Record<Verb, Topic>> = {
     details: ['Shows the latest audit log entries (1-200, default 20) and whether the hash chain is intact.'],
     examples: ['/vpn log', '/vpn log 50'],
   },
+  diagnose: {
+    who: 'on-call and leads for any peer or hub; an owner for their own peer',
+    details: [
+      "Runs the guide's fast diagnosis playbook in order: 1 reachability (UDP port listening and",
+      'accepted), 2 handshake (stale after 3 minutes), 3 in-tunnel traffic (ping, firewall on wg0),',
+      '4 routing, NAT and DNS, 5 performance (MTU probe, interface errors). A failed step names the',
+      'root cause and fix, and the steps above it are skipped. Read-only: nothing on the hub changes.',
+    ],
+    examples: ['/vpn diagnose alice-laptop', '/vpn diagnose hub1'],
+  },
+  audit: {
+    who: 'leads and on-call',
+    details: [
+      'Checks a hub for unnecessary holes: extra listeners, input policy, SSH open to all, forward',
+      'policy, key file modes, SaveConfig, overlapping or wide AllowedIPs, forwarding, IPv6 filtering',
+      'and MTU. Each finding has a severity, the lines it is based on, and a fix. Read-only.',
+    ],
+    examples: ['/vpn audit', '/vpn audit hub1'],
+  },
+  fix: {
+    who: 'anyone who may diagnose proposes; a lead other than the proposer approves',
+    details: [
+      'Fixable findings (enable forwarding, add masquerade, tighten file modes) carry an id for a day.',
+      '/vpn fix <id> shows exactly what will change and asks leads; /vpn fix <id> --approve applies it',
+      'and runs the report again. Changes are live: persist them in the saved ruleset and sysctl.d.',
+    ],
+    examples: ['/vpn fix f-3k9m2q7a', '/vpn fix f-3k9m2q7a --approve'],
+  },
+  rotate: {
+    who: "the peer's owner and leads",
+    details: [
+      "Replaces the peer's key with no downtime: the new key is staged on the hub next to the old one,",
+      'the owner gets the new config privately (same address, same routes), and the moment the new key',
+      'connects the address moves to it and the old key is removed. If the new key does not connect',
+      'within the rotation window, the rotation is rolled back and the old config keeps working.',
+      "--pubkey KEY    the device's new public key; without it a key pair is generated and sent privately",
+      'Running it again while a rotation is stuck resumes it.',
+    ],
+    examples: ['/vpn rotate alice-laptop', '/vpn rotate alice-phone --pubkey <key>'],
+  },
+  extend: {
+    who: "the peer's owner and leads; a lead other than the asker approves",
+    details: [
+      'Asks to keep a time-bound peer longer. The extension is counted from the current expiry and',
+      "needs a lead's approval (/vpn approve <id>), like a request.",
+    ],
+    examples: ['/vpn extend alice-laptop 4h', '/vpn extend bob-phone 2d'],
+  },
 };
 
 /**

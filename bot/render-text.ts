@@ -6,6 +6,7 @@ import { formatDuration } from '../core/duration.js';
 import { DEFAULT_HINTS } from './error-reply.js';
 import type { AuditEntryView, ChangePreview, DriftFinding, PeerView, Reply } from './model/reply.js';
 import type { AccessRequest } from './model/request.js';
+import { describeAction, renderAudit, renderDiagnosis } from './render-diagnosis.js';
 
 /** Renders a reply as readable plain text (several lines for tables and previews). */
 export function renderText(reply: Reply): string {
@@ -100,6 +101,50 @@ export function renderText(reply: Reply): string {
       );
     case 'job.queued':
       return `${reply.text} (job ${reply.jobId})`;
+    case 'diagnose.report':
+      return renderDiagnosis(reply.report);
+    case 'audit.report':
+      return renderAudit(reply.report);
+    case 'fix.pending':
+      return lines(
+        reply.review
+          ? `${reply.proposedBy} proposes a fix on ${reply.hub}: ${reply.finding.title}`
+          : `Fix ${reply.finding.id} on ${reply.hub} is waiting for a lead's approval: ${reply.finding.title}`,
+        'It will change:',
+        ...(reply.finding.action === undefined ? [] : describeAction(reply.finding.action)).map(
+          (l) => `  ${l}`,
+        ),
+        reply.review ? `Approve: /vpn fix ${reply.finding.id} --approve` : null,
+      );
+    case 'fix.applied':
+      return lines(
+        `Fix ${reply.findingId} on ${reply.hub} was applied (proposed by ${reply.proposedBy}, approved by ${reply.approvedBy}):`,
+        ...reply.changed.map((l) => `  ${l}`),
+        'The report is run again; its result follows.',
+      );
+    case 'peer.rotation':
+      return renderRotation(reply);
+    case 'key.reminder':
+      return renderKeyReminder(reply);
+    case 'peer.idle':
+      return lines(
+        `Peers with no handshake for ${formatDuration(reply.idleAfterMs)} (candidates for /vpn revoke):`,
+        renderPeerTable(reply.peers),
+      );
+    case 'peer.expiring':
+      return `Access of ${reply.peer} on ${reply.hub} ends at ${reply.expiresAt}. To keep it, ask: /vpn extend ${reply.peer} <duration>`;
+    case 'extension.pending':
+      return reply.review
+        ? lines(
+            `${reply.requester} asks to extend ${reply.peer} on ${reply.hub} (owner ${reply.owner}) by ${formatDuration(reply.forMs)}; it ends at ${reply.expiresAt} now.`,
+            `Approve: /vpn approve ${reply.id}`,
+            `Deny:    /vpn deny ${reply.id} [reason]`,
+          )
+        : `Extension ${reply.id} of ${reply.peer} by ${formatDuration(reply.forMs)} is waiting for a lead's approval.`;
+    case 'extension.decided':
+      return reply.approved
+        ? `Extension ${reply.id} of ${reply.peer} was approved by ${reply.by}: access now ends at ${reply.expiresAt ?? 'the new expiry'}.`
+        : `Extension ${reply.id} of ${reply.peer} was denied by ${reply.by}${reply.reason === undefined ? '.' : `: ${reply.reason}`}`;
     default: {
       const unreachable: never = reply;
       return unreachable;
@@ -111,7 +156,51 @@ const REVOKE_CAUSES: Readonly<Record<Extract<Reply, { kind: 'peer.revoked' }>['c
   revoke: 'revoked',
   offboard: 'owner offboarded',
   expiry: 'time-bound access ended',
+  overdue: 'its key was not rotated in time',
 };
+
+function renderRotation(reply: Extract<Reply, { kind: 'peer.rotation' }>): string {
+  switch (reply.phase) {
+    case 'staged':
+      return lines(
+        `A new key for ${reply.peer} on ${reply.hub} is staged; the old config keeps working until the new one connects.`,
+        `${reply.owner}: switch the device to the new config${reply.deadline === undefined ? '' : ` before ${reply.deadline}`}; otherwise the rotation is rolled back.`,
+      );
+    case 'done':
+      return `The key of ${reply.peer} on ${reply.hub} was rotated: only the new key works now (address ${reply.address}).`;
+    case 'rolled-back':
+      return `The key rotation of ${reply.peer} on ${reply.hub} was rolled back${reply.detail === undefined ? '' : ` (${reply.detail})`}; keep using the old config.`;
+    default: {
+      const unreachable: never = reply.phase;
+      return unreachable;
+    }
+  }
+}
+
+function renderKeyReminder(reply: Extract<Reply, { kind: 'key.reminder' }>): string {
+  const rotate = `Rotate it: /vpn rotate ${reply.peer}`;
+  switch (reply.stage) {
+    case 'due':
+      return lines(
+        `The key of ${reply.peer} on ${reply.hub} (owner ${reply.owner}, created ${reply.keyCreatedAt}) is due for rotation by ${reply.overdueAt}.`,
+        rotate,
+      );
+    case 'overdue':
+      return lines(
+        `The key of ${reply.peer} on ${reply.hub} (owner ${reply.owner}) is overdue for rotation since ${reply.overdueAt}.`,
+        reply.revokeAt === undefined
+          ? null
+          : `The peer will be removed at ${reply.revokeAt} unless it is rotated.`,
+        rotate,
+      );
+    case 'revoking':
+      return `The key of ${reply.peer} on ${reply.hub} (owner ${reply.owner}) was not rotated in time; the peer is being removed.`;
+    default: {
+      const unreachable: never = reply.stage;
+      return unreachable;
+    }
+  }
+}
 
 /** "12s ago", "3h 5m ago", "never"; "unknown" when the hub could not be read. */
 export function formatHandshakeAge(peer: Pick<PeerView, 'handshakeAgeSec' | 'live'>): string {

@@ -7,6 +7,7 @@ import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bu
 import { type TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import type { WorkerContext } from './context.js';
 import { expirePeer } from './expiry.js';
+import { applyFix, fixFailed } from './fix.js';
 import { HubJob, QUEUE } from './jobs.js';
 import { provision, provisionFailed } from './provision.js';
 import { reconcile } from './reconcile.js';
@@ -31,6 +32,8 @@ async function runHubJob(ctx: WorkerContext, job: HubJob, jobId: string | undefi
       return rotate(ctx, job, jobId);
     case 'expire':
       return expirePeer(ctx, job, jobId);
+    case 'fix':
+      return applyFix(ctx, job, jobId);
     default: {
       const unreachable: never = job;
       throw new Error(`unknown hub job ${JSON.stringify(unreachable)}`);
@@ -59,6 +62,8 @@ async function reportFinalFailure(ctx: WorkerContext, job: HubJob, error: Tunnel
       );
     case 'rotate':
       return rotateFailed(ctx, job, error, jobId);
+    case 'fix':
+      return fixFailed(ctx, job, error, jobId);
     case 'expire':
       return ctx.notify(
         [

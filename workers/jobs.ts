@@ -39,7 +39,13 @@ export const HubJob = z.discriminatedUnion('kind', [
   /** A time-bound peer's expiry chain: warns its owner, then removes it (workers/expiry.ts). */
   z.object({ kind: z.literal('expire'), hub: HubName, peer: PeerName, requestId: RequestId }),
   /** An approved `/vpn fix`: applies a stored finding's action, then re-runs its report (workers/fix.ts). */
-  z.object({ kind: z.literal('fix'), hub: HubName, findingId: FindingId, proposedBy: UserId, approvedBy: UserId }),
+  z.object({
+    kind: z.literal('fix'),
+    hub: HubName,
+    findingId: FindingId,
+    proposedBy: UserId,
+    approvedBy: UserId,
+  }),
 ]);
 export type HubJob = z.infer<typeof HubJob>;
 
@@ -79,4 +85,3 @@ export const QUEUE = {
   tasks: 'tasks',
   notify: 'notify',
 } as const;
-

@@ -9,9 +9,12 @@ import { expire } from '../bot/approval.js';
 import type { PeerView } from '../bot/model/reply.js';
 import { toTunnelgateError } from '../core/errors.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
+import { audit } from './audit.js';
 import { hubConfig, type WorkerContext } from './context.js';
+import { diagnose } from './diagnose.js';
 import { dumpStep } from './hub-steps.js';
 import { QUEUE, TaskJob } from './jobs.js';
+import { runReminderCheck } from './reminders.js';
 import { runScript } from './ssh/remote-script.js';
 
 type PeersJob = Extract<TaskJob, { kind: 'peers' }>;
@@ -106,6 +109,12 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
           return readPeers(ctx, task, job.id);
         case 'expire-request':
           return expireRequest(ctx, task.requestId, job.id);
+        case 'reminder-check':
+          return runReminderCheck(ctx, job.id);
+        case 'diagnose':
+          return diagnose(ctx, task, job.id);
+        case 'audit':
+          return audit(ctx, task, job.id);
         default: {
           const unreachable: never = task;
           throw new UnrecoverableError(`unknown task ${JSON.stringify(unreachable)}`);

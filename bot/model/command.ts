@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DeviceName, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
 import { PublicKey } from '../../wg/keys.js';
+import { FindingId } from './diagnosis.js';
 
 export const ListScope = z.enum(['mine', 'pending', 'all']);
 export type ListScope = z.infer<typeof ListScope>;
@@ -35,6 +36,16 @@ export const Command = z.discriminatedUnion('verb', [
   z.object({ verb: z.literal('list'), scope: ListScope.default('mine') }),
   z.object({ verb: z.literal('status'), peer: PeerName.optional() }),
   z.object({ verb: z.literal('log'), count: z.number().int().min(1).max(200).default(20) }),
+  /** The diagnosis playbook over a hub or a peer (`target` is resolved by the handler). */
+  z.object({ verb: z.literal('diagnose'), target: PeerName }),
+  /** The hardening audit of a hub (the only hub when none is named). */
+  z.object({ verb: z.literal('audit'), hub: HubName.optional() }),
+  /** Proposes (or, with `approve`, approves) the mechanical fix of a stored finding. */
+  z.object({ verb: z.literal('fix'), findingId: FindingId, approve: z.boolean().default(false) }),
+  /** Zero-downtime key rotation; without `pubkey` a new key pair is generated for the owner. */
+  z.object({ verb: z.literal('rotate'), peer: PeerName, pubkey: PublicKey.optional() }),
+  /** Asks leads to extend a time-bound peer by `forMs`. */
+  z.object({ verb: z.literal('extend'), peer: PeerName, forMs: z.number().int().positive() }),
 ]);
 export type Command = z.infer<typeof Command>;
 export type Verb = Command['verb'];

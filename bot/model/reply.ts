@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SerializedError } from '../../core/errors.js';
 import { HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
+import { AuditReport, DiagnoseReport, Finding, FindingId } from './diagnosis.js';
 import { AccessRequest, RequestState, TunnelMode } from './request.js';
 
 /** Exactly what provisioning a request will change, shown to approvers before they approve. */
@@ -133,7 +134,7 @@ export const Reply = z.discriminatedUnion('kind', [
     peer: PeerName,
     hub: HubName,
     by: z.string(),
-    cause: z.enum(['revoke', 'offboard', 'expiry']),
+    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue']),
   }),
   z.object({
     kind: z.literal('peer.list'),
@@ -150,6 +151,97 @@ export const Reply = z.discriminatedUnion('kind', [
     findings: z.array(DriftFinding),
   }),
   z.object({ kind: z.literal('job.queued'), jobId: z.string(), text: z.string() }),
+  /** `/vpn diagnose`: the playbook's five steps with verdicts, evidence and findings. */
+  z.object({ kind: z.literal('diagnose.report'), report: DiagnoseReport }),
+  /** `/vpn audit`: the hardening findings and the checks that passed. */
+  z.object({ kind: z.literal('audit.report'), report: AuditReport }),
+  /** A proposed `/vpn fix`, showing what it will change; `review` marks the copy asking leads. */
+  z.object({
+    kind: z.literal('fix.pending'),
+    hub: HubName,
+    finding: Finding,
+    proposedBy: UserId,
+    review: z.boolean(),
+  }),
+  /** A fix was applied; the re-run report follows as its own message. */
+  z.object({
+    kind: z.literal('fix.applied'),
+    hub: HubName,
+    findingId: FindingId,
+    proposedBy: UserId,
+    approvedBy: UserId,
+    /** What changed, one line each (the commands run). */
+    changed: z.array(z.string()),
+  }),
+  /**
+   * A key rotation's progress. `staged` to the owner is expanded by the notifier into the private
+   * `peer.config` with the new key (same address and routes); it never carries key material itself.
+   */
+  z.object({
+    kind: z.literal('peer.rotation'),
+    phase: z.enum(['staged', 'done', 'rolled-back']),
+    requestId: RequestId,
+    peer: PeerName,
+    hub: HubName,
+    owner: UserId,
+    address: z.string(),
+    address6: z.string().optional(),
+    mode: TunnelMode,
+    newPublicKey: z.string(),
+    /** True when the owner supplied --pubkey: the config has a placeholder for their key. */
+    ownKey: z.boolean(),
+    hubPublicKey: z.string().optional(),
+    /** staged: the new key must connect by then or the rotation is rolled back (ISO). */
+    deadline: z.string().optional(),
+    detail: z.string().optional(),
+  }),
+  /** A key is due for rotation (to its owner), overdue (owner and leads), or being revoked. */
+  z.object({
+    kind: z.literal('key.reminder'),
+    stage: z.enum(['due', 'overdue', 'revoking']),
+    peer: PeerName,
+    hub: HubName,
+    owner: UserId,
+    /** When the current key was created (ISO). */
+    keyCreatedAt: z.string(),
+    /** When it is (or was) overdue (ISO). */
+    overdueAt: z.string(),
+    /** With `policy.overdueAction: revoke`: when the peer is removed (ISO). */
+    revokeAt: z.string().optional(),
+  }),
+  /** To leads: peers with no handshake for `policy.idleAfter`, candidates for reaping. */
+  z.object({ kind: z.literal('peer.idle'), idleAfterMs: z.number(), peers: z.array(PeerView) }),
+  /** To the owner of a time-bound peer, `policy.expiryWarning` before it is removed. */
+  z.object({
+    kind: z.literal('peer.expiring'),
+    requestId: RequestId,
+    peer: PeerName,
+    hub: HubName,
+    expiresAt: z.string(),
+  }),
+  /** A request to extend time-bound access; `review` marks the copy that asks leads to decide. */
+  z.object({
+    kind: z.literal('extension.pending'),
+    id: RequestId,
+    peer: PeerName,
+    hub: HubName,
+    owner: UserId,
+    requester: UserId,
+    forMs: z.number(),
+    /** The expiry in force when it was asked for (ISO). */
+    expiresAt: z.string(),
+    review: z.boolean(),
+  }),
+  z.object({
+    kind: z.literal('extension.decided'),
+    id: RequestId,
+    peer: PeerName,
+    by: UserId,
+    approved: z.boolean(),
+    /** The new expiry, when approved (ISO). */
+    expiresAt: z.string().optional(),
+    reason: z.string().optional(),
+  }),
 ]);
 export type Reply = z.infer<typeof Reply>;
 export type ReplyKind = Reply['kind'];

@@ -1,0 +1,86 @@
+/**
+ * The diagnose task: reads one hub in ONE remote script (every read, plus a ping and a
+ * don't-fragment probe toward the peer), runs the playbook over it, stores the fixable findings
+ * for `/vpn fix`, and sends the report to whoever asked. Read-only: nothing it runs changes the hub.
+ */
+import { errorReply } from '../bot/error-reply.js';
+import type { DiagnoseReport } from '../bot/model/diagnosis.js';
+import { FindingStore } from '../bot/store/findings.js';
+import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
+import { PeerName } from '../core/ids.js';
+import { parseFacts, type ReadPlan, readSteps } from '../runbooks/facts.js';
+import { knownPeers } from '../runbooks/known-peers.js';
+import { type PlaybookTarget, runPlaybook } from '../runbooks/playbook.js';
+import { hubConfig, type WorkerContext } from './context.js';
+import type { TaskJob } from './jobs.js';
+import { runScript } from './ssh/remote-script.js';
+
+type DiagnoseJob = Extract<TaskJob, { kind: 'diagnose' }>;
+
+/** At most this many peers are pinged in a hub-wide diagnosis (each silent one costs 1 s). */
+const MAX_PINGS = 3;
+
+/** Builds the diagnosis report (no delivery). Throws NOT_FOUND for an unknown peer, SSH_* errors. */
+export async function buildDiagnosis(
+  ctx: WorkerContext,
+  hubName: string,
+  peer: string | undefined,
+): Promise<DiagnoseReport> {
+  const hub = hubConfig(ctx.config, hubName);
+  const known = knownPeers(await ctx.inventory.list(hub.name));
+  let target: PlaybookTarget = { type: 'hub' };
+  if (peer !== undefined) {
+    const found = known.find((k) => k.peer === peer);
+    if (found === undefined)
+      throw new TunnelgateError('NOT_FOUND', `there is no peer ${peer} on ${hub.name}`);
+    target = { type: 'peer', peer: found };
+  }
+  const probe = target.type === 'peer' ? [target.peer] : known.slice(0, MAX_PINGS);
+  const plan: ReadPlan = {
+    ping: probe.map((k) => ({ publicKey: k.publicKey, address: k.address.split('/')[0] ?? k.address })),
+    pmtuPeer: target.type === 'peer' ? target.peer.publicKey : null,
+  };
+  const now = ctx.clock();
+  const results = await runScript(ctx.pool.get(hub.name), readSteps(hub, plan));
+  const facts = parseFacts(hub, plan, results, Math.floor(now.getTime() / 1000));
+  return {
+    hub: hub.name,
+    target:
+      target.type === 'hub' ? { type: 'hub' } : { type: 'peer', peer: PeerName.parse(target.peer.peer) },
+    at: now.toISOString(),
+    steps: runPlaybook(facts, target, known),
+  };
+}
+
+/** Runs a diagnose job and delivers the report (or the error) as the job's final message. */
+export async function diagnose(
+  ctx: WorkerContext,
+  job: DiagnoseJob,
+  jobId?: string,
+): Promise<DiagnoseReport | null> {
+  const to = { type: 'user' as const, id: job.to };
+  try {
+    const report = await buildDiagnosis(ctx, job.hub, job.peer);
+    const findings = report.steps.flatMap((s) => s.findings);
+    await new FindingStore(ctx.redis, ctx.config.redis.prefix).saveFixable(
+      job.hub,
+      'diagnose',
+      findings,
+      ctx.clock(),
+      job.peer,
+    );
+    await ctx.notify(
+      [{ to, private: true, reply: { kind: 'diagnose.report', report }, jobId, final: true }],
+      jobId,
+    );
+    return report;
+  } catch (err) {
+    const error = toTunnelgateError(err);
+    ctx.logger.warn(
+      { hub: job.hub, code: error.code, stderr: error.stderrTail },
+      `diagnose failed: ${error.message}`,
+    );
+    await ctx.notify([{ to, private: true, reply: errorReply(error), jobId, final: true }], jobId);
+    return null;
+  }
+}

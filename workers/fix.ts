@@ -1,0 +1,127 @@
+/**
+ * The fix hub job: applies one approved, stored finding's action with constant programs and
+ * positional arguments only, then runs the report it came from again and sends both results to
+ * the proposer and the approver. Changes are live; the messages say what to persist by hand.
+ */
+import type { FixAction } from '../bot/model/diagnosis.js';
+import type { Message, Reply } from '../bot/model/reply.js';
+import { describeAction } from '../bot/render-diagnosis.js';
+import { FindingStore } from '../bot/store/findings.js';
+import type { HubConfig } from '../config/schema.js';
+import { TunnelgateError as TgError, type TunnelgateError } from '../core/errors.js';
+import { buildAudit } from './audit.js';
+import { hubConfig, type WorkerContext } from './context.js';
+import { buildDiagnosis } from './diagnose.js';
+import type { HubJob } from './jobs.js';
+import { runScript, type Step } from './ssh/remote-script.js';
+
+type FixJob = Extract<HubJob, { kind: 'fix' }>;
+
+/** Adds `oifname $1 ip saddr $2 masquerade` to ip nat postrouting, creating table and chain if missing. */
+export const ADD_MASQUERADE_SH = `set -eu
+nft list table ip nat >/dev/null 2>&1 || nft add table ip nat
+nft list chain ip nat postrouting >/dev/null 2>&1 || nft add chain ip nat postrouting '{ type nat hook postrouting priority srcnat; policy accept; }'
+nft add rule ip nat postrouting oifname "$1" ip saddr "$2" masquerade
+echo added`;
+
+/** The steps that apply an action. Throws INPUT_INVALID for a path outside the config directory. */
+export function fixSteps(hub: HubConfig, action: FixAction): Step[] {
+  switch (action.type) {
+    case 'enable-forwarding':
+      return [{ name: 'forwarding', argv: ['sysctl', '-w', 'net.ipv4.ip_forward=1'] }];
+    case 'add-masquerade':
+      return [
+        {
+          name: 'masquerade',
+          argv: [
+            'sh',
+            '-c',
+            ADD_MASQUERADE_SH,
+            'tunnelgate-masquerade',
+            action.egressInterface,
+            action.subnet,
+          ],
+        },
+      ];
+    case 'chmod-600': {
+      const dir = hub.configPath.slice(0, hub.configPath.lastIndexOf('/') + 1);
+      const outside = action.paths.filter((p) => !p.startsWith(dir) || p.includes('/../'));
+      if (outside.length > 0) {
+        throw new TgError('INPUT_INVALID', `refusing to chmod outside ${dir}: ${outside.join(', ')}`);
+      }
+      return [{ name: 'chmod', argv: ['chmod', '600', '--', ...action.paths] }];
+    }
+    default: {
+      const unreachable: never = action;
+      throw new TgError('INTERNAL', `unknown fix ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+function recipients(job: FixJob): Message['to'][] {
+  const to: Message['to'][] = [{ type: 'user', id: job.approvedBy }];
+  if (job.proposedBy !== job.approvedBy) to.push({ type: 'user', id: job.proposedBy });
+  return to;
+}
+
+/** Applies the fix and reports; throws NOT_FOUND when the finding expired meanwhile. */
+export async function applyFix(ctx: WorkerContext, job: FixJob, jobId?: string): Promise<string[]> {
+  const store = new FindingStore(ctx.redis, ctx.config.redis.prefix);
+  const record = await store.get(job.findingId);
+  const action = record?.finding.action;
+  if (record === null || action === undefined) {
+    throw new TgError('NOT_FOUND', `finding ${job.findingId} is unknown or expired`, {
+      hint: 'run /vpn diagnose or /vpn audit again and propose the fix anew',
+    });
+  }
+  const hub = hubConfig(ctx.config, job.hub);
+  await runScript(ctx.pool.get(hub.name), fixSteps(hub, action));
+  const changed = describeAction(action, hub.interface);
+  await store.remove(job.findingId);
+  await ctx.audit.append({
+    at: ctx.clock().toISOString(),
+    actor: job.approvedBy,
+    action: 'fix',
+    hub: hub.name,
+    target: job.findingId,
+    result: 'ok',
+    detail: `${record.finding.check} proposed by ${job.proposedBy}`,
+  });
+  const report: Reply =
+    record.source === 'audit'
+      ? { kind: 'audit.report', report: await buildAudit(ctx, hub.name) }
+      : { kind: 'diagnose.report', report: await buildDiagnosis(ctx, hub.name, record.peer) };
+  const applied: Reply = {
+    kind: 'fix.applied',
+    hub: hub.name,
+    findingId: record.finding.id,
+    proposedBy: job.proposedBy,
+    approvedBy: job.approvedBy,
+    changed,
+  };
+  const messages: Message[] = recipients(job).flatMap((to) => [
+    { to, private: true, reply: applied },
+    { to, private: true, reply: report },
+  ]);
+  const last = messages.at(-1);
+  if (last !== undefined) Object.assign(last, { jobId, final: true });
+  await ctx.notify(messages, jobId);
+  return changed;
+}
+
+/** Tells the approver and proposer that the fix could not be applied. */
+export async function fixFailed(
+  ctx: WorkerContext,
+  job: FixJob,
+  error: TunnelgateError,
+  jobId?: string,
+): Promise<void> {
+  const reply: Reply = {
+    kind: 'notice',
+    text: `fix ${job.findingId} on ${job.hub} failed: ${error.message}`,
+  };
+  const messages: Message[] = recipients(job).map((to) => ({ to, private: true, reply }));
+  const last = messages.at(-1);
+  if (last !== undefined) Object.assign(last, { jobId, final: true });
+  await ctx.notify(messages, jobId);
+}
