@@ -69,7 +69,11 @@ export function approve(
         ok: true,
         request: advance(
           request,
-          { approvals, state: complete ? 'approved' : 'pending' },
+          {
+            approvals,
+            approverRoles: withRoles(request, approver),
+            state: complete ? 'approved' : 'pending',
+          },
           entry(now, approver.id, complete ? 'approved' : 'approval', tally),
         ),
         effects: { alreadyApproved: false, queueProvisioning: complete },
@@ -85,7 +89,11 @@ export function approve(
       const detail = request.error === undefined ? undefined : `after ${request.error.code}`;
       return {
         ok: true,
-        request: advance(rest, { approvals, state: 'approved' }, entry(now, approver.id, 'retry', detail)),
+        request: advance(
+          rest,
+          { approvals, approverRoles: withRoles(request, approver), state: 'approved' },
+          entry(now, approver.id, 'retry', detail),
+        ),
         effects: { alreadyApproved: false, queueProvisioning: true },
       };
     }
@@ -216,10 +224,19 @@ export function verifyApprovals(request: AccessRequest, roles: RolesConfig): str
     if (seen.has(id)) return `${id} is counted twice as an approver`;
     seen.add(id);
     if (id === request.requester) return `${id} approved their own request`;
-    if (!isLeadId(id, roles)) return `${id} approved it but is not a lead in the current config`;
+    const platformRoles = request.approverRoles?.[id] ?? [];
+    if (!isLeadId(id, roles) && !platformRoles.some((role) => isLeadId(role, roles))) {
+      return `${id} approved it but is not a lead in the current config`;
+    }
   }
   if (seen.size < request.required) return `it has ${seen.size} of ${request.required} required approvals`;
   return null;
+}
+
+/** The request's approver roles with `approver`'s platform roles recorded (if it has any). */
+function withRoles(request: AccessRequest, approver: Actor): Record<string, string[]> | undefined {
+  if (approver.platformRoles.length === 0) return request.approverRoles;
+  return { ...request.approverRoles, [approver.id]: [...approver.platformRoles] };
 }
 
 function refuse(

@@ -5,7 +5,7 @@
 import { type ConnectionOptions, type Job, Worker } from 'bullmq';
 import { toTunnelgateError } from '../core/errors.js';
 import { NotifyJob, QUEUE } from '../workers/jobs.js';
-import { configMessage, forgetSealedKey } from './config-delivery.js';
+import { configMessage, forgetSealedKey, rotationConfigMessage } from './config-delivery.js';
 import type { BotContext } from './context.js';
 import { errorReply } from './error-reply.js';
 import type { Message } from './model/reply.js';
@@ -18,6 +18,18 @@ export async function deliverWorkerMessage(ctx: BotContext, outlet: Outlet, mess
     try {
       await outlet.deliver(await configMessage(ctx, reply));
       await forgetSealedKey(ctx, reply.requestId);
+    } catch (thrown) {
+      await outlet.deliver({ to: message.to, private: true, reply: errorReply(toTunnelgateError(thrown)) });
+    }
+  }
+  if (
+    reply.kind === 'peer.rotation' &&
+    reply.phase === 'staged' &&
+    message.to.type === 'user' &&
+    message.to.id === reply.owner
+  ) {
+    try {
+      await outlet.deliver(await rotationConfigMessage(ctx, reply));
     } catch (thrown) {
       await outlet.deliver({ to: message.to, private: true, reply: errorReply(toTunnelgateError(thrown)) });
     }

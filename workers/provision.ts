@@ -10,6 +10,7 @@ import type { AccessRequest } from '../bot/model/request.js';
 import { TunnelgateError } from '../core/errors.js';
 import { renderPeerSection } from '../wg/conf.js';
 import { hubAddress, hubConfig, type WorkerContext } from './context.js';
+import { expireJobId, firstLinkDelay } from './expiry.js';
 import { parsePeerCheck, provisionSteps } from './hub-steps.js';
 import { runScript } from './ssh/remote-script.js';
 
@@ -104,17 +105,13 @@ export async function provision(
     detail: `${request.id} ${allowedIps.join(',')} approved by ${request.approvals.join(',')}`,
   });
   if (expiresAt !== undefined && request.forMs !== undefined) {
+    // The expiry chain (workers/expiry.ts): warns the owner, then removes the peer at expiresAt.
     await ctx.enqueueHub(
+      { kind: 'expire', hub: hub.name, peer: request.peer, requestId: request.id },
       {
-        kind: 'revoke',
-        hub: hub.name,
-        publicKey: request.publicKey,
-        peer: request.peer,
-        by: 'expiry',
-        cause: 'expiry',
-        requestId: request.id,
+        delayMs: firstLinkDelay(request.forMs, ctx.config.policy.expiryWarning),
+        jobId: expireJobId(request.id),
       },
-      { delayMs: request.forMs, jobId: `expire-${request.id}` },
     );
   }
   const provisioned = {

@@ -6,7 +6,7 @@
 import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
 import type { Message } from '../bot/model/reply.js';
 import type { TunnelgateConfig } from '../config/schema.js';
-import { HUB_JOB_ATTEMPTS, HUB_JOB_BACKOFF_MS, HubJob, NotifyJob, QUEUE, TaskJob } from './jobs.js';
+import { HubJob, NotifyJob, QUEUE, TaskJob } from './jobs.js';
 
 const KEEP: JobsOptions = {
   removeOnComplete: { age: 3_600, count: 1_000 },
@@ -48,8 +48,8 @@ export class Queues {
     const valid = HubJob.parse(job);
     const added = await this.hubQueue(valid.hub).add(valid.kind, valid, {
       ...KEEP,
-      attempts: HUB_JOB_ATTEMPTS,
-      backoff: { type: 'exponential', delay: HUB_JOB_BACKOFF_MS },
+      attempts: this.config.worker.attempts,
+      backoff: { type: 'exponential', delay: this.config.worker.backoff },
       ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
       ...(options.delayMs === undefined ? {} : { delay: options.delayMs }),
     });
@@ -94,6 +94,23 @@ export class Queues {
           },
         ),
       ),
+    );
+  }
+
+  /**
+   * Keeps the reminder check (key age, idle peers) scheduled on the tasks queue with cron
+   * `pattern` (`policy.reminderCron`). An upsert: however many processes call it, there is one
+   * scheduler, so one check per tick.
+   */
+  async scheduleReminders(pattern: string): Promise<void> {
+    await this.tasks.upsertJobScheduler(
+      'reminders',
+      { pattern },
+      {
+        name: 'reminder-check',
+        data: TaskJob.parse({ kind: 'reminder-check' }),
+        opts: { ...KEEP, attempts: 3 },
+      },
     );
   }
 

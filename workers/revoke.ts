@@ -16,8 +16,15 @@ type RevokeJob = Extract<HubJob, { kind: 'revoke' }>;
 /** Removes the peer; throws TunnelgateError on failure (retryable ones are retried). */
 export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string): Promise<void> {
   const hub = hubConfig(ctx.config, job.hub);
-  const record = await ctx.inventory.find(hub.name, job.publicKey);
-  const results = await runScript(ctx.pool.get(hub.name), removeSteps(hub, job.publicKey));
+  // The peer's key may have changed since the job was queued (a rotation finished in between):
+  // remove the key the peer holds now, found by its request.
+  const record =
+    (await ctx.inventory.find(hub.name, job.publicKey)) ??
+    (job.requestId === undefined
+      ? null
+      : ((await ctx.inventory.list(hub.name)).find((r) => r.requestId === job.requestId) ?? null));
+  const publicKey = record?.publicKey ?? job.publicKey;
+  const results = await runScript(ctx.pool.get(hub.name), removeSteps(hub, publicKey));
   const check = parsePeerCheck(results.check?.stdout ?? '');
   if (check.liveAllowedIps !== null || check.inFile) {
     throw new TunnelgateError(
@@ -26,7 +33,7 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
       { hub: hub.name },
     );
   }
-  await ctx.inventory.remove(hub.name, job.publicKey);
+  await ctx.inventory.remove(hub.name, publicKey);
   const now = ctx.clock();
   const requestId = job.requestId ?? record?.requestId;
   if (requestId !== undefined) {

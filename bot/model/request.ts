@@ -49,6 +49,11 @@ export const AccessRequest = z.object({
   forMs: z.number().int().positive().optional(),
   state: RequestState,
   approvals: z.array(UserId),
+  /**
+   * The platform roles (e.g. Discord guild roles) each approver held when approving, so the
+   * worker's re-check accepts a lead who is one by role rather than by user id.
+   */
+  approverRoles: z.record(z.string(), z.array(z.string())).optional(),
   required: z.number().int().min(1),
   deniedBy: UserId.optional(),
   denyReason: z.string().optional(),

@@ -331,3 +331,16 @@ describe('verifyApprovals', () => {
     expect(verifyApprovals(withApprovals(['bob']), roles)).toBe('it has 1 of 2 required approvals');
   });
 });
+
+describe('leads by platform role', () => {
+  it('the worker re-check accepts a lead who approved by role, and refuses once the role is no longer a lead', () => {
+    const result = approve(request(), erin, roles, NOW);
+    if (!result.ok) throw result.error;
+    expect(result.request.approverRoles).toEqual({ erin: ['leads-role'] });
+    expect(verifyApprovals(result.request, roles)).toBeNull();
+    const demoted = RolesConfig.parse({ leads: ['alice', 'bob', 'carol'], oncall: [] });
+    expect(verifyApprovals(result.request, demoted)).toBe(
+      'erin approved it but is not a lead in the current config',
+    );
+  });
+});

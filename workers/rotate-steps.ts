@@ -1,0 +1,180 @@
+/**
+ * The hub steps of a key rotation (see workers/rotate.ts), as constant sh programs with positional
+ * arguments only, like workers/hub-steps.ts. Config file edits are atomic (copy, change, fsync,
+ * rename, mode 600) and idempotent, so a crashed rotation can run any step again.
+ */
+import type { HubConfig } from '../config/schema.js';
+import { formatPeerMetaLine, type PeerMeta } from '../wg/peer-meta.js';
+import { APPEND_PEER_SH, CHECK_PEER_SH, REMOVE_PEER_SH } from './hub-steps.js';
+import type { Step } from './ssh/remote-script.js';
+
+/**
+ * Waits on the hub for the staged key ($3) to handshake, polling its latest handshake locally
+ * every $6 seconds for at most $5 whole seconds, then moves the addresses ($4, comma-separated)
+ * from the old key ($2) to the new one in ONE `wg set` on interface $1. Prints one word:
+ * `moved` (now or earlier), `waiting` (no handshake yet), `missing` (the staged key is not on the
+ * interface) or `old-missing` (the old key is gone, e.g. revoked: nothing is moved).
+ */
+export const WATCH_AND_MOVE_SH = `set -eu
+iface=$1; old=$2; new=$3; ips=$4
+ips_of() { wg show "$iface" allowed-ips | awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print "[" $0 "]"; exit }'; }
+holds_all() {
+  have=$(ips_of "$new" | tr ' ' ',')
+  for ip in $(echo "$ips" | tr ',' ' '); do
+    case ",$(echo "$have" | tr -d '[]')," in *",$ip,"*) ;; *) return 1 ;; esac
+  done
+}
+if holds_all; then echo moved; exit 0; fi
+if [ -z "$(ips_of "$old")" ]; then echo old-missing; exit 0; fi
+end=$(( $(date +%s) + $5 ))
+while :; do
+  hs=$(wg show "$iface" latest-handshakes | awk -v k="$new" '$1 == k { print $2; exit }')
+  if [ -z "$hs" ]; then echo missing; exit 0; fi
+  if [ "$hs" != 0 ]; then break; fi
+  if [ "$(date +%s)" -ge "$end" ]; then echo waiting; exit 0; fi
+  sleep "$6"
+done
+wg set "$iface" peer "$old" allowed-ips "" peer "$new" allowed-ips "$ips"
+echo moved`;
+
+/**
+ * Replaces the [Peer] sections of $2 (old key) and $3 (new key) in config file $1 with stdin (the
+ * new key's final section): removing both and appending makes a rerun give the same bytes.
+ */
+export const COMMIT_ROTATION_SH = `set -eu
+conf=$1
+umask 077
+tmp="$conf.tunnelgate.tmp"
+awk -v a="$2" -v b="$3" '
+  { lines[NR] = $0 }
+  END {
+    start = 0
+    for (i = 1; i <= NR + 1; i++) {
+      head = (i <= NR) && (lines[i] ~ /^[ \\t]*\\[/)
+      if (i > NR || head) {
+        if (start > 0 && target) {
+          for (j = start; j < i; j++) drop[j] = 1
+          if (start > 1 && lines[start - 1] ~ /^[ \\t\\r]*$/) drop[start - 1] = 1
+        }
+        if (i <= NR) { start = i; target = 0 }
+      }
+      if (i <= NR && start > 0) {
+        line = lines[i]; sub(/^[ \\t]+/, "", line)
+        if (tolower(substr(line, 1, 9)) == "publickey") {
+          v = line; sub(/^[^=]*=[ \\t]*/, "", v); sub(/[ \\t\\r]+$/, "", v)
+          if (v == a || v == b) target = 1
+        }
+      }
+    }
+    for (i = 1; i <= NR; i++) if (!(i in drop)) print lines[i]
+  }' "$conf" > "$tmp"
+cat >> "$tmp"
+sync "$tmp"
+mv -f "$tmp" "$conf"
+sync "$(dirname "$conf")"
+echo committed`;
+
+/** The staged key's section: its metadata (with `rotatedFrom`) and no AllowedIPs yet. */
+export function stagedSection(publicKey: string, meta: PeerMeta): string {
+  return ['', '[Peer]', formatPeerMetaLine(meta), `PublicKey = ${publicKey}`, ''].join('\n');
+}
+
+/** The new key's final section, as `renderPeerSection` writes a provisioned peer. */
+export function committedSection(publicKey: string, allowedIps: readonly string[], meta: PeerMeta): string {
+  return [
+    '',
+    '[Peer]',
+    formatPeerMetaLine(meta),
+    `PublicKey = ${publicKey}`,
+    `AllowedIPs = ${allowedIps.join(', ')}`,
+    '',
+  ].join('\n');
+}
+
+function check(hub: HubConfig, name: string, publicKey: string): Step {
+  return {
+    name,
+    argv: ['sh', '-c', CHECK_PEER_SH, 'tunnelgate-check', hub.interface, publicKey, hub.configPath],
+  };
+}
+
+/** Adds the new key to the interface without AllowedIPs and its staged section to the file. */
+export function stageSteps(hub: HubConfig, newPublicKey: string, section: string): Step[] {
+  return [
+    // Without allowed-ips, `wg set` adds the peer or leaves an existing one's addresses alone.
+    { name: 'wg-stage', argv: ['wg', 'set', hub.interface, 'peer', newPublicKey] },
+    {
+      name: 'persist',
+      argv: ['sh', '-c', APPEND_PEER_SH, 'tunnelgate-persist', hub.configPath, newPublicKey],
+      input: section,
+    },
+    check(hub, 'check-new', newPublicKey),
+    { name: 'hub-key', argv: ['wg', 'show', hub.interface, 'public-key'] },
+  ];
+}
+
+/** Waits up to `sliceSec` for the new key's handshake and moves the addresses when it comes. */
+export function watchSteps(
+  hub: HubConfig,
+  keys: { oldPublicKey: string; newPublicKey: string },
+  allowedIps: readonly string[],
+  sliceSec: number,
+  pollSec: number,
+): Step[] {
+  return [
+    {
+      name: 'watch',
+      argv: [
+        'sh',
+        '-c',
+        WATCH_AND_MOVE_SH,
+        'tunnelgate-watch',
+        hub.interface,
+        keys.oldPublicKey,
+        keys.newPublicKey,
+        allowedIps.join(','),
+        String(Math.max(1, Math.floor(sliceSec))),
+        String(pollSec),
+      ],
+    },
+  ];
+}
+
+/** Prunes the old key and writes the new key's final section, then reports both keys. */
+export function commitSteps(
+  hub: HubConfig,
+  keys: { oldPublicKey: string; newPublicKey: string },
+  section: string,
+): Step[] {
+  return [
+    { name: 'wg-prune', argv: ['wg', 'set', hub.interface, 'peer', keys.oldPublicKey, 'remove'] },
+    {
+      name: 'persist',
+      argv: [
+        'sh',
+        '-c',
+        COMMIT_ROTATION_SH,
+        'tunnelgate-commit',
+        hub.configPath,
+        keys.oldPublicKey,
+        keys.newPublicKey,
+      ],
+      input: section,
+    },
+    check(hub, 'check-new', keys.newPublicKey),
+    check(hub, 'check-old', keys.oldPublicKey),
+  ];
+}
+
+/** Removes the staged key from the interface and the file; reports both keys. */
+export function rollbackSteps(hub: HubConfig, keys: { oldPublicKey: string; newPublicKey: string }): Step[] {
+  return [
+    { name: 'wg-unstage', argv: ['wg', 'set', hub.interface, 'peer', keys.newPublicKey, 'remove'] },
+    {
+      name: 'unpersist',
+      argv: ['sh', '-c', REMOVE_PEER_SH, 'tunnelgate-unpersist', hub.configPath, keys.newPublicKey],
+    },
+    check(hub, 'check-new', keys.newPublicKey),
+    check(hub, 'check-old', keys.oldPublicKey),
+  ];
+}
