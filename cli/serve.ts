@@ -2,6 +2,7 @@
  * `tunnelgate all | bot | worker`: long-running processes. Workers also keep the periodic
  * reconcile scheduled (one BullMQ job scheduler per hub, however many workers upsert it).
  */
+import { DiscordAdapter } from '../adapters/discord/adapter.js';
 import { LogOutlet } from '../adapters/log/log-outlet.js';
 import { SlackAdapter } from '../adapters/slack/slack-adapter.js';
 import type { TunnelgateConfig } from '../config/schema.js';
@@ -28,17 +29,28 @@ export async function runServe(
   // With a `slack` section, the bot's messages go to Slack (HTTP or Socket Mode).
   const slack =
     role !== 'worker' && config.slack !== undefined ? new SlackAdapter(config, logger) : undefined;
+  // With a `discord` section holding a token (and no `slack` section), they go to Discord.
+  const discord =
+    role !== 'worker' && slack === undefined && config.discord?.token !== undefined
+      ? new DiscordAdapter(config.discord, logger)
+      : undefined;
   const runtime = await startRuntime({
     config,
     logger,
     worker: role !== 'bot',
-    ...(role === 'worker' ? {} : { outlet: slack?.outlet ?? new LogOutlet(logger) }),
+    ...(role === 'worker' ? {} : { outlet: slack?.outlet ?? discord?.outlet ?? new LogOutlet(logger) }),
   });
   await slack?.start(runtime.bot).catch(async (err: unknown) => {
     await runtime.close();
     throw err;
   });
+  await discord?.start(runtime.bot).catch(async (err: unknown) => {
+    await discord.close();
+    await runtime.close();
+    throw err;
+  });
   if (role !== 'bot') await runtime.bot.queues.scheduleReconcile(config.policy.reconcileEvery);
+  if (role !== 'bot') await runtime.bot.queues.scheduleReminders(config.policy.reminderCron);
   const observability = await startObservability(runtime, role !== 'bot');
   logger.info({ role, hubs: config.hubs.map((h) => h.name) }, 'tunnelgate running');
   await new Promise<void>((resolve) => {
@@ -46,6 +58,7 @@ export async function runServe(
       logger.info('shutting down');
       await observability.stopReadings();
       await slack?.stop();
+      await discord?.close();
       await runtime.close();
       await observability.close();
       resolve();

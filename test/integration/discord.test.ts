@@ -1,0 +1,261 @@
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseDump } from '../../wg/dump.js';
+import {
+  APPLICATION,
+  APPROVALS_CHANNEL,
+  type DiscordHarness,
+  GUILD,
+  startDiscordHarness,
+  USERS,
+} from '../support/discord-harness.js';
+import type { Recorded, RestRecord } from '../support/discord-standin.js';
+import { useLab } from '../support/lab.js';
+
+const lab = useLab({ hubs: 1, clients: 0 });
+
+lab.describe('the Discord adapter on real discord.js against a stand-in for Discord', () => {
+  let h: DiscordHarness;
+  beforeAll(async () => {
+    h = await startDiscordHarness(lab.get(), 'discord');
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const hub = () => {
+    const found = lab.get().hubs[0];
+    if (found === undefined) throw new Error('no hub');
+    return found;
+  };
+  const hubAddresses = async () =>
+    parseDump((await hub().exec(['wg', 'show', 'wg0', 'dump'])).stdout).peers.flatMap((p) =>
+      p.allowedIps.map(String),
+    );
+
+  const isRest = (r: Recorded): r is RestRecord => r.type === 'rest';
+  const text = (r: RestRecord) => JSON.stringify(r.body);
+  /** The interaction callback (the answer or deferral) of an interaction. */
+  const callbackOf = (id: string) =>
+    h.standin.waitFor(
+      (r): r is RestRecord => isRest(r) && r.method === 'POST' && r.path.startsWith(`/interactions/${id}/`),
+    );
+  /** The edit that replaces an interaction's deferred reply. */
+  const answerOf = (id: string) =>
+    h.standin.waitFor(
+      (r): r is RestRecord =>
+        isRest(r) && r.method === 'PATCH' && r.path.startsWith(`/webhooks/${APPLICATION}/token-${id}-`),
+    );
+  const reviewOf = async (requestId: string) => {
+    await h.standin.waitFor(
+      (r) => isRest(r) && r.path === `/channels/${APPROVALS_CHANNEL}/messages` && text(r).includes(requestId),
+    );
+    const message = h.standin
+      .posted(APPROVALS_CHANNEL)
+      .find((m) => JSON.stringify(m.embeds).includes(`request ${requestId}`));
+    if (message === undefined) throw new Error(`no review message for ${requestId}`);
+    return message;
+  };
+  const request = async (user: keyof typeof USERS, device: string) => {
+    const id = h.standin.slash(USERS[user].id, 'request', { device, reason: 'on-call week' });
+    const answer = await answerOf(id);
+    const requestId = /r-[a-z0-9]{6}/.exec(text(answer))?.[0];
+    if (requestId === undefined) throw new Error(`no request id in ${text(answer)}`);
+    return requestId;
+  };
+  const customIds = (message: Record<string, unknown>) =>
+    JSON.stringify(message.components).match(/tg:[a-z-]+:[^"]+/g) ?? ([] as string[]);
+
+  it('request -> Approve by a lead -> provisioned on the hub -> config and QR code DMed to the requester only', async () => {
+    const slash = h.standin.slash(USERS.bob.id, 'request', { device: 'laptop', reason: 'first day' });
+    expect((await callbackOf(slash)).body).toEqual({ type: 5, data: { flags: 64 } });
+    const answer = await answerOf(slash);
+    expect(text(answer)).toContain('waiting for approval');
+    const requestId = /r-[a-z0-9]{6}/.exec(text(answer))?.[0] ?? '';
+
+    const review = await reviewOf(requestId);
+    expect(customIds(review)).toEqual([`tg:approve:${requestId}`, `tg:deny:${requestId}`]);
+    expect(JSON.stringify(review.embeds)).toContain(`<@${USERS.bob.id}>`);
+
+    const click = h.standin.click(USERS.alice.id, String(review.id), `tg:approve:${requestId}`);
+    expect((await callbackOf(click)).body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(text(await answerOf(click))).toContain('provisioning is queued');
+
+    const dm = await h.standin.waitFor(
+      (r): r is RestRecord => isRest(r) && r.files.some((f) => f.name === `${USERS.bob.id}-laptop.conf`),
+    );
+    expect(dm.path).toBe(`/channels/${h.standin.dmChannelOf(USERS.bob.id)}/messages`);
+    const conf = dm.files.find((f) => f.name.endsWith('.conf'))?.data.toString() ?? '';
+    expect(conf).toMatch(/^Address = 10\.66\.1\.2\/32$/m);
+    const privateKey = /^PrivateKey = (\S+)$/m.exec(conf)?.[1] ?? '';
+    expect(privateKey).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    const png = dm.files.find((f) => f.name.endsWith('-qr.png'))?.data;
+    expect(png?.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    // The key went nowhere else: not to the channel, not to the approver, not in any other request.
+    const carrying = h.standin
+      .rest()
+      .filter(
+        (r) => text(r).includes(privateKey) || r.files.some((f) => f.data.toString().includes(privateKey)),
+      );
+    expect(carrying).toEqual([dm]);
+
+    expect(await hubAddresses()).toContain('10.66.1.2/32');
+    await h.standin.waitFor(
+      (r) =>
+        isRest(r) &&
+        r.method === 'PATCH' &&
+        r.path === `/channels/${APPROVALS_CHANNEL}/messages/${review.id}` &&
+        text(r).includes('provisioned'),
+    );
+    expect(customIds(h.standin.message(String(review.id)) ?? {})).toEqual([]);
+  });
+
+  it('refuses self-approval and clicks by non-leads ephemerally; Deny asks a lead for a reason', async () => {
+    const own = await request('alice', 'tablet');
+    const ownReview = await reviewOf(own);
+    const self = h.standin.click(USERS.alice.id, String(ownReview.id), `tg:approve:${own}`);
+    expect((await callbackOf(self)).body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(text(await answerOf(self))).toContain('you cannot approve your own request');
+
+    const carols = h.standin.click(USERS.carol.id, String(ownReview.id), `tg:approve:${own}`);
+    expect(text(await answerOf(carols))).toContain('only leads can approve requests');
+
+    const carolDeny = h.standin.click(USERS.carol.id, String(ownReview.id), `tg:deny:${own}`);
+    const refused = await callbackOf(carolDeny);
+    expect(refused.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(text(refused)).toContain('only leads can deny requests');
+    expect((await h.runtime.bot.requests.get(own)).state).toBe('pending');
+    expect((await h.runtime.bot.requests.get(own)).approvals).toEqual([]);
+
+    // Rita is a lead by her guild role alone.
+    const ritaDeny = h.standin.click(USERS.rita.id, String(ownReview.id), `tg:deny:${own}`);
+    const modal = await callbackOf(ritaDeny);
+    expect(modal.body).toMatchObject({ type: 9, data: { custom_id: `tg:deny-reason:${own}` } });
+    const submit = h.standin.submitModal(USERS.rita.id, `tg:deny-reason:${own}`, {
+      reason: 'use the shared laptop',
+    });
+    expect(text(await answerOf(submit))).toContain('denied');
+    const denied = await h.runtime.bot.requests.get(own);
+    expect(denied).toMatchObject({ state: 'denied', denyReason: 'use the shared laptop' });
+    await h.standin.waitFor(
+      (r) =>
+        isRest(r) &&
+        r.method === 'PATCH' &&
+        r.path.endsWith(`/messages/${ownReview.id}`) &&
+        text(r).includes('denied'),
+    );
+    expect(customIds(h.standin.message(String(ownReview.id)) ?? {})).toEqual([]);
+  });
+
+  it('answers a click before a slow hub finishes provisioning', async () => {
+    const dir = lab.get().dir;
+    const real = join(dir, 'wg.real');
+    const slow = join(dir, 'wg-slow');
+    copyFileSync('/usr/bin/wg', real);
+    writeFileSync(slow, `#!/bin/sh\n[ "$1" = set ] && sleep 4\nexec ${real} "$@"\n`);
+    chmodSync(slow, 0o755);
+    expect((await hub().exec(['mount', '--bind', slow, '/usr/bin/wg'])).code).toBe(0);
+    try {
+      const requestId = await request('dan', 'desktop');
+      const review = await reviewOf(requestId);
+      const click = h.standin.click(USERS.lena.id, String(review.id), `tg:approve:${requestId}`);
+      const callback = await callbackOf(click);
+      const answer = await answerOf(click);
+      const dm = await h.standin.waitFor(
+        (r): r is RestRecord => isRest(r) && r.files.some((f) => f.name === `${USERS.dan.id}-desktop.conf`),
+      );
+      expect(callback.seq).toBeLessThan(answer.seq);
+      expect(answer.seq).toBeLessThan(dm.seq);
+      expect((await h.runtime.bot.requests.get(requestId)).state).toBe('provisioned');
+    } finally {
+      await hub().exec(['umount', '/usr/bin/wg']);
+    }
+  });
+
+  it('resumes the gateway session after the connection drops, and the next command works', async () => {
+    const identifies = () => h.standin.log.filter((r) => r.type === 'gateway' && r.op === 2).length;
+    expect(identifies()).toBe(1);
+    const before = h.standin.log.length;
+    h.standin.dropConnection(4000);
+    const resume = await h.standin.waitFor((r) => r.type === 'gateway' && r.op === 6 && r.seq > before);
+    expect(resume.type === 'gateway' && resume.d).toMatchObject({
+      session_id: expect.any(String),
+      seq: expect.any(Number),
+    });
+
+    const status = h.standin.slash(USERS.bob.id, 'status');
+    expect((await callbackOf(status)).body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(text(await answerOf(status))).toContain('reading the hubs');
+    // The job's result arrives as a follow-up on the same interaction token.
+    const followUp = await h.standin.waitFor(
+      (r): r is RestRecord =>
+        isRest(r) && r.method === 'POST' && r.path.startsWith(`/webhooks/${APPLICATION}/token-${status}-`),
+    );
+    expect(text(followUp)).toContain(`${USERS.bob.id}-laptop`);
+    expect(followUp.body).toMatchObject({ flags: 64 });
+    expect(identifies()).toBe(1);
+  });
+
+  it('asks the leads to confirm offboarding when a member with peers leaves; the button offboards', async () => {
+    h.standin.dispatch('GUILD_MEMBER_REMOVE', { guild_id: GUILD, user: h.standin.userObject(USERS.bob) });
+    await h.standin.waitFor(
+      (r) =>
+        isRest(r) &&
+        r.path === `/channels/${APPROVALS_CHANNEL}/messages` &&
+        text(r).includes(`tg:offboard:${USERS.bob.id}`),
+    );
+    const prompt = h.standin
+      .posted(APPROVALS_CHANNEL)
+      .find((m) => customIds(m).includes(`tg:offboard:${USERS.bob.id}`));
+    expect(JSON.stringify(prompt?.embeds)).toContain('left the server');
+    expect(await hubAddresses()).toContain('10.66.1.2/32');
+
+    const carols = h.standin.click(USERS.carol.id, String(prompt?.id), `tg:offboard:${USERS.bob.id}`);
+    expect(text(await answerOf(carols))).toContain('only leads can offboard users');
+    const click = h.standin.click(USERS.lena.id, String(prompt?.id), `tg:offboard:${USERS.bob.id}`);
+    expect(text(await answerOf(click))).toContain(`offboarding ${USERS.bob.id}: 1 peer(s)`);
+    const deadline = Date.now() + 30_000;
+    while ((await hubAddresses()).includes('10.66.1.2/32') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(await hubAddresses()).not.toContain('10.66.1.2/32');
+  });
+
+  it('with policy.offboardOnLeave, offboards a member who loses the engineer role without asking', async () => {
+    h.config.policy.offboardOnLeave = true;
+    const peerOf = async () =>
+      (await h.runtime.bot.inventory.listAll(['hub1'])).find((p) => p.owner === USERS.dan.id)?.address;
+    const address = String(await peerOf());
+    expect(await hubAddresses()).toContain(address);
+    const member = h.standin.member(USERS.dan.id);
+    h.standin.dispatch('GUILD_MEMBER_UPDATE', {
+      guild_id: GUILD,
+      user: h.standin.userObject(member),
+      roles: [],
+      joined_at: '2024-01-01T00:00:00.000Z',
+      deaf: false,
+      mute: false,
+      flags: 0,
+    });
+    await h.standin.waitFor(
+      (r) =>
+        isRest(r) &&
+        r.path === `/channels/${APPROVALS_CHANNEL}/messages` &&
+        text(r).includes('lost the engineer role: offboarding automatically'),
+    );
+    const deadline = Date.now() + 30_000;
+    while ((await hubAddresses()).includes(address) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(await hubAddresses()).not.toContain(address);
+    const entries = await h.runtime.bot.audit.tail(20);
+    expect(entries.find((e) => e.action === 'offboard' && e.target === USERS.dan.id)?.actor).toBe(
+      'discord-leave',
+    );
+    // No button to confirm: it already happened.
+    expect(
+      h.standin.posted(APPROVALS_CHANNEL).some((m) => customIds(m).includes(`tg:offboard:${USERS.dan.id}`)),
+    ).toBe(false);
+  });
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { commandFromInvocation, vpnCommandDefinition } from '../../../../adapters/discord/slash-command.js';
+import { TunnelgateConfig } from '../../../../config/schema.js';
+import { thrownError } from '../../../support/errors.js';
+
+const config = TunnelgateConfig.parse({
+  hubs: ['hub1', 'hub2'].map((name, i) => ({
+    name,
+    host: `10.0.0.${i + 1}`,
+    user: 'root',
+    privateKeyPath: '/k',
+    hostKey: 'ssh-ed25519 AAAA',
+    endpoint: `vpn${i}.example.com:51820`,
+    subnet: `10.6${i}.0.0/24`,
+  })),
+});
+const KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+
+describe('the /vpn application command', () => {
+  it('has a subcommand per verb, typed options, and the hubs as choices', () => {
+    const definition = vpnCommandDefinition(config);
+    const subs = Object.fromEntries((definition.options ?? []).map((o) => [o.name, o]));
+    expect(Object.keys(subs)).toEqual(
+      expect.arrayContaining([
+        'request',
+        'approve',
+        'deny',
+        'revoke',
+        'offboard',
+        'list',
+        'status',
+        'log',
+        'help',
+      ]),
+    );
+    const request = subs.request as {
+      options: { name: string; type: number; required?: boolean; choices?: unknown[] }[];
+    };
+    expect(request.options.map((o) => [o.name, o.type, o.required ?? false])).toEqual([
+      ['device', 3, true],
+      ['hub', 3, false],
+      ['full', 5, false],
+      ['pubkey', 3, false],
+      ['for', 3, false],
+      ['reason', 3, false],
+    ]);
+    expect(request.options[1]?.choices).toEqual([
+      { name: 'hub1', value: 'hub1' },
+      { name: 'hub2', value: 'hub2' },
+    ]);
+    const offboard = subs.offboard as { options: { name: string; type: number }[] };
+    expect(offboard.options[0]).toMatchObject({ name: 'user', type: 6 });
+    const list = subs.list as { options: { choices: { value: string }[] }[] };
+    expect(list.options[0]?.choices.map((c) => c.value)).toEqual(['mine', 'pending', 'all']);
+  });
+});
+
+describe('commandFromInvocation', () => {
+  it('builds a request from typed options, durations in milliseconds', () => {
+    expect(
+      commandFromInvocation({
+        subcommand: 'request',
+        options: { device: 'laptop', hub: 'hub2', full: true, pubkey: KEY, for: '8h', reason: ' on call ' },
+      }),
+    ).toEqual({
+      verb: 'request',
+      device: 'laptop',
+      hub: 'hub2',
+      full: true,
+      pubkey: KEY,
+      forMs: 28_800_000,
+      reason: 'on call',
+    });
+  });
+
+  it('maps snake_case options to the command model', () => {
+    expect(commandFromInvocation({ subcommand: 'approve', options: { request_id: 'r-7k3m9q' } })).toEqual({
+      verb: 'approve',
+      requestId: 'r-7k3m9q',
+    });
+    expect(
+      commandFromInvocation({ subcommand: 'offboard', options: { user: '500000000000000003' } }),
+    ).toEqual({
+      verb: 'offboard',
+      user: '500000000000000003',
+    });
+    expect(commandFromInvocation({ subcommand: 'list', options: {} })).toEqual({
+      verb: 'list',
+      scope: 'mine',
+    });
+    expect(commandFromInvocation({ subcommand: 'log', options: { count: 5 } })).toEqual({
+      verb: 'log',
+      count: 5,
+    });
+  });
+
+  it('rejects what the command schema rejects, naming the field', () => {
+    const bad = thrownError(() =>
+      commandFromInvocation({ subcommand: 'request', options: { device: 'lap;touch /tmp/x' } }),
+    );
+    expect(bad.message).toContain('device');
+    expect(bad.code).toBe('INPUT_INVALID');
+    for (const invocation of [
+      { subcommand: 'approve', options: { request_id: 'r-1; reboot' } },
+      { subcommand: 'request', options: { device: 'laptop', pubkey: '$(id)' } },
+      { subcommand: 'revoke', options: { peer: '../etc' } },
+    ]) {
+      expect(thrownError(() => commandFromInvocation(invocation)).code).toBe('INPUT_INVALID');
+    }
+  });
+
+  it('asks for a reason for a full tunnel and a valid duration', () => {
+    expect(
+      thrownError(() =>
+        commandFromInvocation({ subcommand: 'request', options: { device: 'laptop', full: true } }),
+      ).message,
+    ).toContain('reason');
+    expect(
+      thrownError(() =>
+        commandFromInvocation({ subcommand: 'request', options: { device: 'laptop', for: 'soon' } }),
+      ).hint,
+    ).toContain('8h');
+  });
+});
