@@ -2,10 +2,12 @@
  * `tunnelgate <command>`: one entry point for every process role. `tunnelgate --help` lists them.
  */
 import { parseArgs } from 'node:util';
+import { registerCommands } from '../adapters/discord/register.js';
 import { loadConfig } from '../config/load.js';
 import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { runDemo } from './demo.js';
+import { runHubBootstrap } from './hub.js';
 import { runReconcile } from './reconcile.js';
 import { runServe } from './serve.js';
 import { runShellCommand } from './shell.js';
@@ -20,6 +22,16 @@ Commands:
   all                chat adapters and workers in one process
   bot                chat adapters only (workers run elsewhere; needs redis.url)
   worker             hub workers only (run any number; needs redis.url)
+  hub bootstrap HUB --ssh-from CIDR [--ssh-from CIDR …] [--routing] [--admin-user NAME]
+                     print the hardened hub setup (wg0.conf, nftables, sshd, the least-privilege
+                     tunnelgate user and its sudoers entry, the hub programs); nothing runs
+  hub bootstrap HUB … --apply --as USER
+                     ask for it: a pending request (what will change) that a lead must approve
+  hub bootstrap HUB --approve ID --as LEAD
+                     a lead other than the requester approves; it runs over SSH in one exec
+  discord register [--global]
+                     install /vpn as a Discord application command (in discord.guildId, or
+                     --global for every guild; re-run after upgrading to update it)
   reconcile [--hub NAME] [--json]
                      compare hubs with the inventory, report drift, restore lost records
   demo               bring up a lab hub and walk through request -> approve -> connect -> revoke
@@ -64,6 +76,47 @@ async function main(argv: string[]): Promise<number> {
         options: { hub: { type: 'string' }, json: { type: 'boolean', default: false } },
       });
       return runReconcile(loadConfig(), logger, values);
+    }
+    case 'hub': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          'ssh-from': { type: 'string', multiple: true, default: [] },
+          routing: { type: 'boolean', default: false },
+          'admin-user': { type: 'string' },
+          apply: { type: 'boolean', default: false },
+          approve: { type: 'string' },
+          as: { type: 'string' },
+        },
+      });
+      const [sub, hub, ...extra] = positionals;
+      if (sub !== 'bootstrap' || hub === undefined || extra.length > 0)
+        throw new TunnelgateError(
+          'INPUT_INVALID',
+          'usage: tunnelgate hub bootstrap HUB [options]; see --help',
+        );
+      return runHubBootstrap(loadConfig(), logger, {
+        hub,
+        sshFrom: values['ssh-from'],
+        routing: values.routing,
+        adminUser: values['admin-user'],
+        apply: values.apply,
+        approve: values.approve,
+        as: values.as,
+      });
+    }
+    case 'discord': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { global: { type: 'boolean', default: false } },
+      });
+      if (positionals.length !== 1 || positionals[0] !== 'register')
+        throw new TunnelgateError('INPUT_INVALID', 'usage: tunnelgate discord register [--global]');
+      const where = await registerCommands(loadConfig(), { global: values.global });
+      process.stdout.write(`registered /vpn ${where}\n`);
+      return 0;
     }
     case 'demo':
       parseArgs({ args: rest, options: {} });

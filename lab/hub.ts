@@ -141,7 +141,7 @@ function sshBanner(address: string, port: number): Promise<boolean> {
 }
 
 /** Starts sshd inside the hub (its log goes to `<dir>/sshd.log`) and waits for its banner. */
-async function startSshd(host: LabHost, configPath: string): Promise<void> {
+export async function startSshd(host: LabHost, configPath: string): Promise<void> {
   const logPath = join(host.spec.dir, 'sshd.log');
   await host.execChecked(sshdTestArgv(configPath));
   const log = openSync(logPath, 'a', 0o600);

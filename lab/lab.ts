@@ -21,6 +21,7 @@ import {
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TunnelgateError, tail } from '../core/errors.js';
+import { type LabBareHost, startBareHost } from './bare-host.js';
 import {
   bridgeName,
   currentProcess,
@@ -50,6 +51,8 @@ export interface LabOptions {
   hubs: number;
   /** 0-15 clients. */
   clients: number;
+  /** Bare hosts (sshd only, for `tunnelgate hub bootstrap`); hubs + bare is at most 14. Default 0. */
+  bare?: number;
 }
 
 /** A running lab. `stop()` removes every trace of it. */
@@ -61,6 +64,8 @@ export interface Lab {
   readonly operatorAddress: string;
   readonly hubs: readonly LabHub[];
   readonly clients: readonly LabClient[];
+  /** Bare hosts, named and numbered after the hubs (`hub<hubs+1>`…). */
+  readonly bare: readonly LabBareHost[];
   /** The operator's ed25519 private key (mode 600); the hubs admit it as root. */
   readonly operatorKeyPath: string;
   /** known_hosts with every hub's host key (`<ip> ssh-ed25519 AAAA…`). */
@@ -165,8 +170,12 @@ function claimLabId(): string {
 
 function checkOptions(options: LabOptions): void {
   const ok = (n: number, max: number) => Number.isInteger(n) && n >= 0 && n <= max;
-  if (!ok(options.hubs, 14) || !ok(options.clients, 15)) {
-    throw new TunnelgateError('INPUT_INVALID', 'lab: 0-14 hubs and 0-15 clients per lab');
+  const bare = options.bare ?? 0;
+  if (!ok(options.hubs, 14) || !ok(options.clients, 15) || !ok(bare, 14 - options.hubs)) {
+    throw new TunnelgateError(
+      'INPUT_INVALID',
+      'lab: 0-14 hubs and bare hosts together and 0-15 clients per lab',
+    );
   }
 }
 
@@ -216,10 +225,12 @@ async function build(record: LabRecord, slot: number, options: LabOptions): Prom
   const operatorAddress = slotAddress(slot, 1);
   const operatorKeyPath = join(dir, 'operator_ed25519');
   const knownHostsPath = join(dir, 'known_hosts');
+  const bareCount = options.bare ?? 0;
+  const servers = options.hubs + bareCount;
   const specs: HostSpec[] = record.hosts.map((host, i) => ({
     ...host,
     bridge: record.bridge,
-    address: slotAddress(slot, i < options.hubs ? 2 + i : 16 + i - options.hubs),
+    address: slotAddress(slot, i < servers ? 2 + i : 16 + i - servers),
     prefixLength: PREFIX_LENGTH,
     dir: join(dir, host.name),
   }));
@@ -232,14 +243,24 @@ async function build(record: LabRecord, slot: number, options: LabOptions): Prom
         .slice(0, options.hubs)
         .map(async (spec, i) => startHub(await createHost(spec), { ...hubSpec, index: i + 1 })),
     ),
-    clients: allSettled(specs.slice(options.hubs).map(async (spec) => new LabClient(await createHost(spec)))),
+    bare: allSettled(
+      specs
+        .slice(options.hubs, servers)
+        .map(async (spec, i) =>
+          startBareHost(await createHost(spec), { ...hubSpec, index: options.hubs + i + 1 }),
+        ),
+    ),
+    clients: allSettled(specs.slice(servers).map(async (spec) => new LabClient(await createHost(spec)))),
   };
-  await allSettled<unknown>([starting.hubs, starting.clients]);
+  await allSettled<unknown>([starting.hubs, starting.bare, starting.clients]);
   const hubs = await starting.hubs;
+  const bare = await starting.bare;
   const clients = await starting.clients;
-  await writeFile(knownHostsPath, hubs.map((hub) => `${hub.labAddress} ${hub.hostPublicKey}\n`).join(''), {
-    mode: 0o600,
-  });
+  await writeFile(
+    knownHostsPath,
+    [...hubs, ...bare].map((hub) => `${hub.labAddress} ${hub.hostPublicKey}\n`).join(''),
+    { mode: 0o600 },
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = async () => {
@@ -256,6 +277,7 @@ async function build(record: LabRecord, slot: number, options: LabOptions): Prom
     operatorAddress,
     hubs,
     clients,
+    bare,
     operatorKeyPath,
     knownHostsPath,
     dir,
@@ -283,7 +305,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       slot: null,
       bridge: bridgeName(id),
       hosts: [
-        ...Array.from({ length: options.hubs }, (_, i) => hostNames(id, 'hub', i + 1)),
+        ...Array.from({ length: options.hubs + (options.bare ?? 0) }, (_, i) => hostNames(id, 'hub', i + 1)),
         ...Array.from({ length: options.clients }, (_, i) => hostNames(id, 'client', i + 1)),
       ],
     };

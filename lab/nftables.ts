@@ -4,6 +4,7 @@
  * except replies; outbound is open. Loaded with `nft -f -` inside the hub's namespace.
  */
 import { TunnelgateError } from '../core/errors.js';
+import { renderRuleset } from '../hub/nftables.js';
 
 /** What the ruleset depends on. */
 export interface HubRulesetOptions {
@@ -16,35 +17,17 @@ export interface HubRulesetOptions {
 }
 
 /**
- * The ruleset text; starts with `flush ruleset`, so loading it again replaces it. Throws
- * INPUT_INVALID when the operator address is not a dotted IPv4 address.
+ * The ruleset text (rendered by `hub/nftables.ts`, the one renderer); starts with
+ * `flush ruleset`, so loading it again replaces it. Throws INPUT_INVALID when the operator
+ * address is not a dotted IPv4 address.
  */
 export function renderHubRuleset(options: HubRulesetOptions): string {
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(options.operatorAddress)) {
     throw new TunnelgateError('INPUT_INVALID', `nftables: not an IPv4 address: ${options.operatorAddress}`);
   }
-  return `flush ruleset
-
-table inet filter {
-  chain input {
-    type filter hook input priority filter; policy drop;
-    ct state established,related accept
-    iif "lo" accept
-    udp dport ${options.listenPort ?? 51820} accept
-    ip saddr ${options.operatorAddress} tcp dport ${options.sshPort ?? 22} accept
-    ip protocol icmp accept
-    ip6 nexthdr icmpv6 accept
-    counter reject with icmpx type port-unreachable
-  }
-
-  chain forward {
-    type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-  }
-
-  chain output {
-    type filter hook output priority filter; policy accept;
-  }
-}
-`;
+  return renderRuleset({
+    sshFrom: [options.operatorAddress],
+    ...(options.listenPort === undefined ? {} : { listenPort: options.listenPort }),
+    ...(options.sshPort === undefined ? {} : { sshPort: options.sshPort }),
+  });
 }

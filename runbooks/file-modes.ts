@@ -1,13 +1,15 @@
 /** File modes under the WireGuard config directory: keys and configs must be 600 or tighter. */
+import { programStep, registerHubProgram } from '../workers/hub-programs.js';
 import type { Step } from '../workers/ssh/remote-script.js';
 
 /** `stat` of every entry in the directory $1 (the glob is the program's, the directory an argument). */
 export const FILE_MODES_SH = `for f in "$1"/*; do [ -e "$f" ] && stat -c '%a %U %n' "$f"; done; true`;
+const MODES = registerHubProgram('tunnelgate-modes', FILE_MODES_SH);
 
 /** Read-only step for the directory holding the hub's config file. */
 export function fileModesStep(configPath: string): Step {
   const dir = configPath.slice(0, configPath.lastIndexOf('/')) || '/';
-  return { name: 'modes', argv: ['sh', '-c', FILE_MODES_SH, 'tunnelgate-modes', dir], allowFail: true };
+  return programStep('modes', MODES, [dir], { allowFail: true });
 }
 
 /** One file's mode. */

@@ -3,6 +3,7 @@
  * don't-fragment probe toward a peer's endpoint sized for the WireGuard MTU (what an encrypted
  * full-size packet needs on the path).
  */
+import { programStep, registerHubProgram } from '../workers/hub-programs.js';
 import type { Step } from '../workers/ssh/remote-script.js';
 
 /** Step `ping-<i>`: one echo request with a 1 s deadline. `address` is a validated tunnel address. */
@@ -38,13 +39,11 @@ echo "probe $host size $((mtu + 32)) wg-mtu $mtu"
 ping -n -c 1 -W 1 -M do -s "$((mtu + 32))" "$host" 2>&1
 exit 0`;
 
+const PMTU = registerHubProgram('tunnelgate-pmtu', PMTU_SH);
+
 /** Step `pmtu`: the don't-fragment probe toward `publicKey`'s endpoint (any peer's when null). */
 export function pmtuStep(iface: string, publicKey: string | null): Step {
-  return {
-    name: 'pmtu',
-    argv: ['sh', '-c', PMTU_SH, 'tunnelgate-pmtu', iface, publicKey ?? '-'],
-    allowFail: true,
-  };
+  return programStep('pmtu', PMTU, [iface, publicKey ?? '-'], { allowFail: true });
 }
 
 /** What the don't-fragment probe showed; null when no peer had an endpoint to probe. */
@@ -78,13 +77,11 @@ export function parsePmtu(output: string): PmtuResult | null {
 /** UDP flows to port $1 that conntrack saw recently (replied or not). */
 export const CONNTRACK_SH = `grep -E "^ipv[46] +[0-9]+ +udp .* dport=$1 " /proc/net/nf_conntrack 2>/dev/null; exit 0`;
 
+const CONNTRACK = registerHubProgram('tunnelgate-ct', CONNTRACK_SH);
+
 /** Step `conntrack`: recent UDP flows to the WireGuard port. */
 export function conntrackStep(port: number): Step {
-  return {
-    name: 'conntrack',
-    argv: ['sh', '-c', CONNTRACK_SH, 'tunnelgate-ct', String(port)],
-    allowFail: true,
-  };
+  return programStep('conntrack', CONNTRACK, [String(port)], { allowFail: true });
 }
 
 /** One UDP flow toward the WireGuard port. */

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A need=(
   [redis-server]=redis-server [sshd]=openssh-server [wg]=wireguard-tools
   [wireguard-go]=wireguard-go [nft]=nftables [ip]=iproute2 [ping]=iputils-ping
-  [ss]=iproute2
+  [ss]=iproute2 [sudo]=sudo
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -12,6 +12,7 @@ import { TunnelgateError as TgError, type TunnelgateError } from '../core/errors
 import { buildAudit } from './audit.js';
 import { hubConfig, type WorkerContext } from './context.js';
 import { buildDiagnosis } from './diagnose.js';
+import { programStep, registerHubProgram } from './hub-programs.js';
 import type { HubJob } from './jobs.js';
 import { runScript, type Step } from './ssh/remote-script.js';
 
@@ -23,6 +24,7 @@ nft list table ip nat >/dev/null 2>&1 || nft add table ip nat
 nft list chain ip nat postrouting >/dev/null 2>&1 || nft add chain ip nat postrouting '{ type nat hook postrouting priority srcnat; policy accept; }'
 nft add rule ip nat postrouting oifname "$1" ip saddr "$2" masquerade
 echo added`;
+const MASQUERADE = registerHubProgram('tunnelgate-masquerade', ADD_MASQUERADE_SH);
 
 /** The steps that apply an action. Throws INPUT_INVALID for a path outside the config directory. */
 export function fixSteps(hub: HubConfig, action: FixAction): Step[] {
@@ -30,19 +32,7 @@ export function fixSteps(hub: HubConfig, action: FixAction): Step[] {
     case 'enable-forwarding':
       return [{ name: 'forwarding', argv: ['sysctl', '-w', 'net.ipv4.ip_forward=1'] }];
     case 'add-masquerade':
-      return [
-        {
-          name: 'masquerade',
-          argv: [
-            'sh',
-            '-c',
-            ADD_MASQUERADE_SH,
-            'tunnelgate-masquerade',
-            action.egressInterface,
-            action.subnet,
-          ],
-        },
-      ];
+      return [programStep('masquerade', MASQUERADE, [action.egressInterface, action.subnet])];
     case 'chmod-600': {
       const dir = hub.configPath.slice(0, hub.configPath.lastIndexOf('/') + 1);
       const outside = action.paths.filter((p) => !p.startsWith(dir) || p.includes('/../'));

@@ -6,6 +6,7 @@
  */
 import type { HubConfig } from '../config/schema.js';
 import { HIDDEN } from '../wg/dump.js';
+import { programStep, registerHubProgram } from './hub-programs.js';
 import type { Step } from './ssh/remote-script.js';
 
 /** Exit 0 when the config file ($1) has a [Peer] whose PublicKey is $2. */
@@ -105,11 +106,7 @@ export function provisionSteps(
       name: 'wg-set',
       argv: ['wg', 'set', hub.interface, 'peer', peer.publicKey, 'allowed-ips', peer.allowedIps.join(',')],
     },
-    {
-      name: 'persist',
-      argv: ['sh', '-c', APPEND_PEER_SH, 'tunnelgate-persist', hub.configPath, peer.publicKey],
-      input: peer.section,
-    },
+    programStep('persist', PERSIST, [hub.configPath, peer.publicKey], { input: peer.section }),
     checkStep(hub, peer.publicKey),
     { name: 'hub-key', argv: ['wg', 'show', hub.interface, 'public-key'] },
   ];
@@ -119,20 +116,14 @@ export function provisionSteps(
 export function removeSteps(hub: HubConfig, publicKey: string): Step[] {
   return [
     { name: 'wg-remove', argv: ['wg', 'set', hub.interface, 'peer', publicKey, 'remove'] },
-    {
-      name: 'unpersist',
-      argv: ['sh', '-c', REMOVE_PEER_SH, 'tunnelgate-unpersist', hub.configPath, publicKey],
-    },
+    programStep('unpersist', UNPERSIST, [hub.configPath, publicKey]),
     checkStep(hub, publicKey),
   ];
 }
 
 /** The read-only verification step for one peer. */
 export function checkStep(hub: HubConfig, publicKey: string): Step {
-  return {
-    name: 'check',
-    argv: ['sh', '-c', CHECK_PEER_SH, 'tunnelgate-check', hub.interface, publicKey, hub.configPath],
-  };
+  return programStep('check', CHECK, [hub.interface, publicKey, hub.configPath]);
 }
 
 /**
@@ -146,12 +137,28 @@ wg show "$1" dump | awk 'BEGIN { OFS = "\\t" } NR == 1 { $1 = "${HIDDEN}" } { pr
 export const READ_CONF_SH = `set -eu
 sed '/^[[:space:]]*[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy][[:space:]]*=/d' "$1"`;
 
+/**
+ * The programs above, registered so a bootstrapped hub has them installed for sudo mode. A
+ * [Peer] section for `tunnelgate-persist` holds only these lines (no `PostUp`, no `[Interface]`).
+ */
+/** The lines a [Peer] section written by Tunnelgate may hold (grep -E, whole line). */
+export const PEER_SECTION_LINE =
+  '(\\[Peer\\]|# .*|(PublicKey|AllowedIPs|PersistentKeepalive|PresharedKey) = [A-Za-z0-9+/=.:, ]*)?';
+
+export const PERSIST = registerHubProgram('tunnelgate-persist', APPEND_PEER_SH, {
+  inputLine: PEER_SECTION_LINE,
+});
+export const UNPERSIST = registerHubProgram('tunnelgate-unpersist', REMOVE_PEER_SH);
+export const CHECK = registerHubProgram('tunnelgate-check', CHECK_PEER_SH);
+const DUMP = registerHubProgram('tunnelgate-dump', DUMP_SH);
+const READ_CONF = registerHubProgram('tunnelgate-conf', READ_CONF_SH);
+
 /** Read-only step: the live dump (private key hidden). */
 export function dumpStep(hub: HubConfig): Step {
-  return { name: 'dump', argv: ['sh', '-c', DUMP_SH, 'tunnelgate-dump', hub.interface] };
+  return programStep('dump', DUMP, [hub.interface]);
 }
 
 /** Read-only step: the config file (private key lines removed). */
 export function readConfStep(hub: HubConfig): Step {
-  return { name: 'conf', argv: ['sh', '-c', READ_CONF_SH, 'tunnelgate-conf', hub.configPath] };
+  return programStep('conf', READ_CONF, [hub.configPath]);
 }

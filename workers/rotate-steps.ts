@@ -5,7 +5,8 @@
  */
 import type { HubConfig } from '../config/schema.js';
 import { formatPeerMetaLine, type PeerMeta } from '../wg/peer-meta.js';
-import { APPEND_PEER_SH, CHECK_PEER_SH, REMOVE_PEER_SH } from './hub-steps.js';
+import { programStep, registerHubProgram } from './hub-programs.js';
+import { CHECK, PEER_SECTION_LINE, PERSIST, UNPERSIST } from './hub-steps.js';
 import type { Step } from './ssh/remote-script.js';
 
 /**
@@ -91,11 +92,12 @@ export function committedSection(publicKey: string, allowedIps: readonly string[
   ].join('\n');
 }
 
+/** Registered so a bootstrapped (least-privilege) hub has them installed for sudo mode. */
+const WATCH = registerHubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH);
+const COMMIT = registerHubProgram('tunnelgate-commit', COMMIT_ROTATION_SH, { inputLine: PEER_SECTION_LINE });
+
 function check(hub: HubConfig, name: string, publicKey: string): Step {
-  return {
-    name,
-    argv: ['sh', '-c', CHECK_PEER_SH, 'tunnelgate-check', hub.interface, publicKey, hub.configPath],
-  };
+  return programStep(name, CHECK, [hub.interface, publicKey, hub.configPath]);
 }
 
 /** Adds the new key to the interface without AllowedIPs and its staged section to the file. */
@@ -103,11 +105,7 @@ export function stageSteps(hub: HubConfig, newPublicKey: string, section: string
   return [
     // Without allowed-ips, `wg set` adds the peer or leaves an existing one's addresses alone.
     { name: 'wg-stage', argv: ['wg', 'set', hub.interface, 'peer', newPublicKey] },
-    {
-      name: 'persist',
-      argv: ['sh', '-c', APPEND_PEER_SH, 'tunnelgate-persist', hub.configPath, newPublicKey],
-      input: section,
-    },
+    programStep('persist', PERSIST, [hub.configPath, newPublicKey], { input: section }),
     check(hub, 'check-new', newPublicKey),
     { name: 'hub-key', argv: ['wg', 'show', hub.interface, 'public-key'] },
   ];
@@ -122,21 +120,14 @@ export function watchSteps(
   pollSec: number,
 ): Step[] {
   return [
-    {
-      name: 'watch',
-      argv: [
-        'sh',
-        '-c',
-        WATCH_AND_MOVE_SH,
-        'tunnelgate-watch',
-        hub.interface,
-        keys.oldPublicKey,
-        keys.newPublicKey,
-        allowedIps.join(','),
-        String(Math.max(1, Math.floor(sliceSec))),
-        String(pollSec),
-      ],
-    },
+    programStep('watch', WATCH, [
+      hub.interface,
+      keys.oldPublicKey,
+      keys.newPublicKey,
+      allowedIps.join(','),
+      String(Math.max(1, Math.floor(sliceSec))),
+      String(pollSec),
+    ]),
   ];
 }
 
@@ -148,19 +139,9 @@ export function commitSteps(
 ): Step[] {
   return [
     { name: 'wg-prune', argv: ['wg', 'set', hub.interface, 'peer', keys.oldPublicKey, 'remove'] },
-    {
-      name: 'persist',
-      argv: [
-        'sh',
-        '-c',
-        COMMIT_ROTATION_SH,
-        'tunnelgate-commit',
-        hub.configPath,
-        keys.oldPublicKey,
-        keys.newPublicKey,
-      ],
+    programStep('persist', COMMIT, [hub.configPath, keys.oldPublicKey, keys.newPublicKey], {
       input: section,
-    },
+    }),
     check(hub, 'check-new', keys.newPublicKey),
     check(hub, 'check-old', keys.oldPublicKey),
   ];
@@ -170,10 +151,7 @@ export function commitSteps(
 export function rollbackSteps(hub: HubConfig, keys: { oldPublicKey: string; newPublicKey: string }): Step[] {
   return [
     { name: 'wg-unstage', argv: ['wg', 'set', hub.interface, 'peer', keys.newPublicKey, 'remove'] },
-    {
-      name: 'unpersist',
-      argv: ['sh', '-c', REMOVE_PEER_SH, 'tunnelgate-unpersist', hub.configPath, keys.newPublicKey],
-    },
+    programStep('unpersist', UNPERSIST, [hub.configPath, keys.newPublicKey]),
     check(hub, 'check-new', keys.newPublicKey),
     check(hub, 'check-old', keys.oldPublicKey),
   ];

@@ -4,8 +4,11 @@
  * travel as base64, and each step's output sits between markers carrying a random nonce, so no
  * command output can forge a marker or the result of another step.
  */
+
 import { randomBytes } from 'node:crypto';
 import { TunnelgateError, tail } from '../../core/errors.js';
+import { redactSecrets } from '../../core/logger.js';
+import { sudoArgv } from '../hub-programs.js';
 import type { ExecResult, HubConnection } from './hub-connection.js';
 import { commandLine, shQuote } from './quote.js';
 
@@ -43,6 +46,17 @@ export interface RemoteScript {
 }
 
 /**
+ * The hub's own last error line, for people to act on (`: hub said "wg: …"`), redacted and capped.
+ * The full stderr tail stays on the error for operators' logs.
+ */
+function hubSaid(stderr: string): string {
+  const last = stderr.trim().split('\n').filter(Boolean).at(-1);
+  if (last === undefined) return '';
+  const line = redactSecrets(last).slice(0, 200);
+  return `: hub said "${line}"`;
+}
+
+/**
  * HUB_COMMAND_FAILED from {@link runScript}: names the hub, the failing step, its exit code and
  * its stderr tail. `steps` keeps every step's result (those after the failure are `skipped`).
  */
@@ -67,8 +81,9 @@ export class ScriptFailedError extends TunnelgateError {
 /**
  * Builds the script: steps run in order, each with stdin from its input or /dev/null (so no step
  * can read the rest of the script), and the first failing step without `allowFail` ends the
- * script with its exit code. With `sudo`, each step (not the shell) runs as `sudo -n <argv>`, so
- * a sudoers entry per command suffices. Throws INPUT_INVALID for no steps, an empty argv, a
+ * script with its exit code. With `sudo`, each step (not the shell) runs under `sudo -n`, a
+ * registered hub program as its installed file and `wg` by its full path ({@link sudoArgv}), so
+ * the sudoers entry names those files and never `sh`. Throws INPUT_INVALID for no steps, an empty argv, a
  * duplicate step name or a NUL byte in argv.
  */
 export function buildScript(steps: readonly Step[], options: { sudo?: boolean } = {}): RemoteScript {
@@ -85,7 +100,7 @@ export function buildScript(steps: readonly Step[], options: { sudo?: boolean } 
     );
   }
   steps.forEach((step, i) => {
-    const command = commandLine(options.sudo ? ['sudo', '-n', ...step.argv] : step.argv);
+    const command = commandLine(options.sudo ? sudoArgv(step.argv) : step.argv);
     const begin = shQuote(marker(nonce, 'begin', i));
     const end = `"${marker(nonce, 'end', i)}:$tg_rc"`;
     lines.push(
@@ -130,7 +145,7 @@ export function readScriptOutput(script: RemoteScript, output: ExecResult, hub: 
   }
   if (failure !== undefined) {
     throw new ScriptFailedError(
-      `step "${failure.name}" failed on hub "${hub}" with exit code ${failure.exitCode}`,
+      `step "${failure.name}" failed on hub "${hub}" with exit code ${failure.exitCode}${hubSaid(failure.stderr)}`,
       { hub, exitCode: failure.exitCode, stderr: failure.stderr },
       results,
     );

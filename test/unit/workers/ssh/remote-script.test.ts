@@ -79,7 +79,7 @@ describe('runScript pieces against a real /bin/sh', () => {
     expect(err.hub).toBe('hub1');
     expect(err.exitCode).toBe(3);
     expect(err.stderrTail).toBe('boom');
-    expect(err.message).toBe('step "breaks" failed on hub "hub1" with exit code 3');
+    expect(err.message).toBe('step "breaks" failed on hub "hub1" with exit code 3: hub said "boom"');
     expect(err.steps).toEqual([
       { name: 'first', status: 'ok', stdout: 'ran\n', stderr: '', exitCode: 0 },
       { name: 'breaks', status: 'failed', stdout: '', stderr: 'boom\n', exitCode: 3 },
@@ -151,7 +151,7 @@ describe('runScript pieces against a real /bin/sh', () => {
 
   it('prefixes each step, not the shell, with sudo -n', () => {
     const text = buildScript([{ name: 'dump', argv: ['wg', 'show', 'wg0', 'dump'] }], { sudo: true }).text;
-    expect(text).toContain(`'sudo' '-n' 'wg' 'show' 'wg0' 'dump' </dev/null`);
+    expect(text).toContain(`'sudo' '-n' '/usr/bin/wg' 'show' 'wg0' 'dump' </dev/null`);
     expect(buildScript([{ name: 'dump', argv: ['wg'] }]).text).not.toContain('sudo');
   });
 

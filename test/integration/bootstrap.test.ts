@@ -1,0 +1,195 @@
+/**
+ * `tunnelgate hub bootstrap` against a bare lab host (sshd with root by key, nothing else): asked
+ * for, approved by another lead, applied as root over SSH in one exec; then the whole peer
+ * lifecycle runs as the least-privilege `tunnelgate` user with sudo, which can run nothing else
+ * as root.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AuditLog } from '../../bot/audit-log.js';
+import { approveBootstrap, type BootstrapDeps, planFor, requestBootstrap } from '../../cli/hub.js';
+import { HubConfig } from '../../config/schema.js';
+import { TunnelgateError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { BootstrapRequests } from '../../hub/bootstrap-requests.js';
+import { bootstrapSteps, readOutcome } from '../../hub/bootstrap-script.js';
+import { labConfig } from '../../lab/config.js';
+import type { Lab } from '../../lab/lab.js';
+import { listPeers, parseWgConf } from '../../wg/conf.js';
+import { parseDump } from '../../wg/dump.js';
+import { HubConnection } from '../../workers/ssh/hub-connection.js';
+import { buildScript, readScriptOutput } from '../../workers/ssh/remote-script.js';
+import { useLab } from '../support/lab.js';
+import { freshPrefix, redisUrl } from '../support/redis.js';
+import { type Harness, startHarness } from '../support/tunnelgate.js';
+
+const lab = useLab({ hubs: 0, clients: 1, bare: 1 });
+
+/** Awaits `promise` and expects it to reject with a TunnelgateError of `code` (and `message`). */
+async function expectTunnelgateError(
+  promise: Promise<unknown>,
+  code: string,
+  message?: RegExp,
+): Promise<void> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TunnelgateError);
+  expect((err as TunnelgateError).code).toBe(code);
+  if (message !== undefined) expect((err as TunnelgateError).message).toMatch(message);
+}
+
+lab.describe('hub bootstrap of a bare lab host', () => {
+  const logger = createLogger({ level: 'silent' });
+  const fresh = freshPrefix('bootstrap');
+  let dataDir: string;
+  let redis: Redis;
+  let deps: BootstrapDeps;
+  let wgPublicKey = '';
+  let h: Harness | undefined;
+
+  const bare = () => {
+    const found = lab.get().bare[0];
+    if (found === undefined) throw new Error('no bare host');
+    return found;
+  };
+  /** The lab with the bare host as its only hub (the bootstrap's target). */
+  const asHubLab = (): Lab => ({ ...lab.get(), hubs: [bare().asHub(wgPublicKey)] });
+  const sshFrom = () => [`${lab.get().operatorAddress}/32`];
+  const hubEntry = (overrides: Record<string, unknown>) =>
+    HubConfig.parse({ ...asHubLab().hubs[0]?.configEntry(), ...overrides });
+  const hubName = () => bare().name;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tg-bootstrap-'));
+    redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
+    const config = labConfig(asHubLab(), {
+      redisUrl: redisUrl(),
+      prefix: fresh.prefix,
+      dataDir,
+      leads: ['alice', 'dave'],
+    });
+    deps = { config, redis, audit: new AuditLog(redis, fresh.prefix), logger, clock: () => new Date() };
+  });
+  afterAll(async () => {
+    await h?.stop();
+    redis?.disconnect();
+    await fresh.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('applies only after a second lead approves, as root over SSH, and hardens the host', async () => {
+    const options = { sshFrom: sshFrom(), routing: false };
+    const { request } = await requestBootstrap(deps, hubName(), options, 'alice');
+    expect(request.state).toBe('pending');
+    expect(request.files).toContain('/etc/sudoers.d/tunnelgate');
+
+    await expectTunnelgateError(approveBootstrap(deps, request.id, 'alice'), 'FORBIDDEN', /your own/);
+    await expectTunnelgateError(approveBootstrap(deps, request.id, 'bob'), 'FORBIDDEN', /only leads/);
+    expect((await bare().host.exec(['id', 'tunnelgate'])).code).not.toBe(0);
+
+    const { outcome } = await approveBootstrap(deps, request.id, 'dave');
+    wgPublicKey = outcome.publicKey;
+    expect(wgPublicKey).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    const store = new BootstrapRequests(redis, fresh.prefix);
+    expect(await store.get(request.id)).toMatchObject({ state: 'applied', approvedBy: 'dave' });
+    await expectTunnelgateError(approveBootstrap(deps, request.id, 'dave'), 'CONFLICT', /already applied/);
+
+    const host = bare().host;
+    const stat = async (path: string) =>
+      (await host.execChecked(['stat', '-c', '%a %U', path])).stdout.trim();
+    expect(await stat('/etc/sudoers.d/tunnelgate')).toBe('440 root');
+    expect(await stat('/usr/local/lib/tunnelgate/tunnelgate-persist')).toBe('755 root');
+    expect(await stat('/etc/wireguard/wg0.key')).toBe('600 root');
+    expect(await stat('/etc/wireguard/wg0.conf')).toBe('600 root');
+    expect(await host.readFile('/etc/wireguard/wg0.conf')).not.toMatch(/PrivateKey/i);
+    expect((await host.execChecked(['wg', 'show', 'wg0', 'public-key'])).stdout.trim()).toBe(wgPublicKey);
+    const ruleset = (await host.execChecked(['nft', 'list', 'ruleset'])).stdout;
+    expect(ruleset).toContain('policy drop;');
+    expect(ruleset).toContain('udp dport 51820 accept');
+    expect(ruleset).toContain(`ip saddr ${lab.get().operatorAddress} tcp dport 22 accept`);
+    expect((await host.execChecked(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
+    expect(outcome.listeners).toMatch(/:51820\b/);
+    // The private key never crossed SSH: it is not in the audit log or the request either.
+    const key = (await host.readFile('/etc/wireguard/wg0.key')).trim();
+    const audit = JSON.stringify(await redis.xrange(`${fresh.prefix}:audit`, '-', '+'));
+    expect(audit).toContain('"bootstrap"');
+    expect(audit).not.toContain(key);
+    expect(JSON.stringify(await store.get(request.id))).not.toContain(key);
+  });
+
+  it('lets the tunnelgate user run wg and its programs as root, refuses everything else, and shuts root out', async () => {
+    const conn = new HubConnection(hubEntry({ user: 'tunnelgate', sudo: true }), { logger });
+    try {
+      expect((await conn.exec(['id', '-un'], { sudo: false })).stdout.trim()).toBe('tunnelgate');
+      const id = await conn.exec(['id']);
+      expect(id.exitCode).not.toBe(0);
+      expect((await conn.exec(['sh', '-c', 'id'])).exitCode).not.toBe(0);
+      expect((await conn.exec(['cat', '/etc/shadow'])).exitCode).not.toBe(0);
+      expect((await conn.exec(['/usr/bin/wg', 'show', 'wg0', 'public-key'])).stdout.trim()).toBe(wgPublicKey);
+      const conf = '/usr/local/lib/tunnelgate/tunnelgate-conf';
+      expect((await conn.exec([conf, '/etc/wireguard/wg0.conf'])).exitCode).toBe(0);
+      const shadow = await conn.exec([conf, '/etc/shadow']);
+      expect(shadow.exitCode).toBe(64);
+      expect(shadow.stderr).toContain('refused');
+      const persist = '/usr/local/lib/tunnelgate/tunnelgate-persist';
+      const key = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+      const injected = await conn.exec([persist, '/etc/wireguard/wg0.conf', key], {
+        input: `\n[Peer]\nPublicKey = ${key}\nPostUp = id\n`,
+      });
+      expect(injected.exitCode).toBe(64);
+      expect(await bare().host.readFile('/etc/wireguard/wg0.conf')).not.toContain(key);
+    } finally {
+      await conn.close();
+    }
+    const root = new HubConnection(hubEntry({ user: 'root' }), { logger });
+    try {
+      await expectTunnelgateError(root.exec(['true']), 'SSH_AUTH_FAILED');
+    } finally {
+      await root.close();
+    }
+  });
+
+  it('changes nothing when run again, keeping wg0.conf and the hub key', async () => {
+    const { plan } = await planFor(deps.config, hubName(), { sshFrom: sshFrom(), routing: false });
+    const script = buildScript(bootstrapSteps(plan, sshFrom()));
+    const output = await bare().host.exec(['sh', '-s'], { input: script.text });
+    const outcome = readOutcome(
+      plan,
+      readScriptOutput(script, { ...output, exitCode: output.code }, hubName()),
+    );
+    expect(outcome.publicKey).toBe(wgPublicKey);
+    expect(outcome.files[0]).toBe('kept /etc/wireguard/wg0.conf');
+    for (const line of outcome.files.slice(1)) expect(line).toMatch(/^unchanged /);
+  });
+
+  it('runs the full peer lifecycle as the non-root tunnelgate user', async () => {
+    h = await startHarness(asHubLab(), 'bootstrap-lifecycle', { hub: { user: 'tunnelgate', sudo: true } });
+    const hub = asHubLab().hubs[0];
+    if (hub === undefined) throw new Error('no hub');
+    const pending = await h.run('bob', '/vpn request laptop --reason "bootstrapped hub"');
+    const id = pending[0]?.reply.kind === 'request.pending' ? pending[0].reply.request.id : '';
+    await h.run('alice', `/vpn approve ${id}`);
+    const config = await h.waitFor((m) => m.reply.kind === 'peer.config', 60_000);
+    const text = config.reply.kind === 'peer.config' ? config.reply.configText : '';
+    const client = lab.get().clients[0];
+    await client?.up(text);
+    expect(await client?.ping(hub.hubAddress, { count: 2, timeoutSec: 5 })).toBe(true);
+    const live = parseDump((await hub.exec(['wg', 'show', 'wg0', 'dump'])).stdout).peers;
+    expect(live.find((p) => p.allowedIps.length > 0)?.latestHandshake).toBeGreaterThan(0);
+    const inFile = listPeers(parseWgConf(await hub.readFile('/etc/wireguard/wg0.conf')));
+    expect(inFile.map((p) => p.meta?.peer)).toEqual(['bob-laptop']);
+
+    await h.run('bob', '/vpn revoke bob-laptop');
+    await h.waitFor((m) => m.reply.kind === 'peer.revoked', 60_000);
+    expect(parseDump((await hub.exec(['wg', 'show', 'wg0', 'dump'])).stdout).peers).toEqual([]);
+    expect(listPeers(parseWgConf(await hub.readFile('/etc/wireguard/wg0.conf')))).toEqual([]);
+    expect(await client?.ping(hub.hubAddress, { count: 2, timeoutSec: 2 })).toBe(false);
+    await client?.down();
+    expect(h.log()).not.toContain('HUB_COMMAND_FAILED');
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * The registry of constant hub programs: name -> sh program text. Off sudo, a program runs as
+ * `sh -c TEXT NAME args…`. On a hub prepared by `tunnelgate hub bootstrap`, every registered
+ * program is also installed as the root-owned file `/usr/local/lib/tunnelgate/NAME`, so with
+ * `hub.sudo` the step runs as `sudo -n /usr/local/lib/tunnelgate/NAME args…` and the sudoers
+ * entry names that directory instead of `sh` (which would be all of root).
+ *
+ * Register a program at module load (a top-level {@link registerHubProgram} call) in a module the
+ * bootstrap imports (`hub/bootstrap.ts` imports `workers/hub-steps.ts`); a program registered
+ * only when a step is built would be missing from the files a bootstrap installs.
+ */
+import { TunnelgateError } from '../core/errors.js';
+import type { Step } from './ssh/remote-script.js';
+
+/** Where bootstrapped hubs keep the registered programs, one file per name. */
+export const HUB_PROGRAM_DIR = '/usr/local/lib/tunnelgate';
+
+/** The `wg` binary sudoers names; the sudo-mode rewrite calls it by this path. */
+export const WG_PATH = '/usr/bin/wg';
+
+/** A program name: `tunnelgate-` and lower-case words, safe as a file name. */
+const PROGRAM_NAME = /^tunnelgate-[a-z0-9][a-z0-9-]{0,40}$/;
+
+/** One registered program. */
+export interface HubProgram {
+  /** `tunnelgate-…`; `$0` under `sh -c` and the installed file's name. */
+  readonly name: string;
+  /** The sh program; variable parts only as positional arguments. */
+  readonly text: string;
+  /**
+   * An extended regular expression (grep -E, whole line) every line of the program's stdin must
+   * match when it runs as root from the installed file; unset: the program reads no stdin there.
+   */
+  readonly inputLine?: string;
+}
+
+const registry = new Map<string, HubProgram>();
+
+/**
+ * Registers a program (idempotent for the same name and text) and returns it. Throws INTERNAL
+ * for a bad name or a name already registered with other text.
+ */
+export function registerHubProgram(
+  name: string,
+  text: string,
+  options: { inputLine?: string } = {},
+): HubProgram {
+  if (!PROGRAM_NAME.test(name)) throw new TunnelgateError('INTERNAL', `bad hub program name "${name}"`);
+  const existing = registry.get(name);
+  if (existing !== undefined) {
+    if (existing.text !== text || existing.inputLine !== options.inputLine)
+      throw new TunnelgateError('INTERNAL', `hub program "${name}" is registered twice with different text`);
+    return existing;
+  }
+  const program: HubProgram = { name, text, ...(options.inputLine === undefined ? {} : options) };
+  registry.set(name, program);
+  return program;
+}
+
+/** Every registered program, by name. */
+export function hubPrograms(): HubProgram[] {
+  return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The registered program `name` when its text is exactly `text`. */
+export function registeredProgram(name: string, text: string): HubProgram | undefined {
+  const program = registry.get(name);
+  return program?.text === text ? program : undefined;
+}
+
+/** A step that runs a registered program with positional arguments (`sh -c TEXT NAME args…`). */
+export function programStep(
+  stepName: string,
+  program: HubProgram,
+  args: readonly string[],
+  options: Pick<Step, 'input' | 'allowFail'> = {},
+): Step {
+  return { name: stepName, argv: ['sh', '-c', program.text, program.name, ...args], ...options };
+}
+
+/**
+ * The argv a step runs under sudo: a registered `sh -c TEXT NAME args…` becomes
+ * `sudo -n /usr/local/lib/tunnelgate/NAME args…`, `wg …` becomes `sudo -n /usr/bin/wg …`, and
+ * anything else keeps its argv behind `sudo -n` (a least-privilege sudoers entry refuses it).
+ */
+export function sudoArgv(argv: readonly string[]): string[] {
+  const [file, flag, text, name, ...args] = argv;
+  if (file === 'sh' && flag === '-c' && text !== undefined && name !== undefined) {
+    if (registeredProgram(name, text) !== undefined)
+      return ['sudo', '-n', `${HUB_PROGRAM_DIR}/${name}`, ...args];
+  }
+  if (file === 'wg') return ['sudo', '-n', WG_PATH, ...argv.slice(1)];
+  return ['sudo', '-n', ...argv];
+}
