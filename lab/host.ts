@@ -259,5 +259,8 @@ export async function createHost(spec: HostSpec): Promise<LabHost> {
   await inHolder(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=16m', 'tunnelgate-lab-run', '/run']);
   await inHolder(['mkdir', '-m', '0755', '/run/wireguard', '/run/sshd']);
   await inHolder(['mount', '--bind', wgDir, '/etc/wireguard']);
+  // An empty root home, as on a fresh server: Debian's bash sources ~/.bashrc for SSH sessions,
+  // and this machine's may run start-up code (pyenv) that is slow or blocks on a lock.
+  await inHolder(['mount', '-t', 'tmpfs', '-o', 'mode=0700,size=1m', 'tunnelgate-lab-root', '/root']);
   return new LabHost(spec, pid);
 }

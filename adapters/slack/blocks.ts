@@ -7,7 +7,7 @@
  * forge links.
  */
 import type { types } from '@slack/bolt';
-import { z } from 'zod';
+import type { AuditReport, DiagnoseReport, Finding } from '../../bot/model/diagnosis.js';
 import type { Reply } from '../../bot/model/reply.js';
 import { renderText } from '../../bot/render-text.js';
 
@@ -137,46 +137,57 @@ function replyBlocks(reply: Reply): Block[] {
           null,
         ),
       ];
+    case 'diagnose.report':
+      return diagnoseBlocks(reply.report);
+    case 'audit.report':
+      return auditBlocks(reply.report);
     default:
-      return stepReportBlocks(reply) ?? codeBlocks(plainText(reply));
+      return codeBlocks(plainText(reply));
   }
 }
 
-/**
- * Reports made of steps (diagnose, audit runs): one line per step with a status icon; details
- * collapsed into one small context line under the step. Recognised by shape, so report kinds
- * added later render this way without changes here.
- */
-const StepReport = z.object({
-  title: z.string().optional(),
-  summary: z.string().optional(),
-  steps: z
-    .array(
-      z.looseObject({
-        name: z.string().optional(),
-        title: z.string().optional(),
-        status: z.string().optional(),
-        ok: z.boolean().optional(),
-        detail: z.string().optional(),
-        details: z.string().optional(),
-      }),
-    )
-    .min(1),
-});
+/** A finding: its title with a severity icon; cause, fix and the fix command collapsed below. */
+function findingBlocks(finding: Finding): Block[] {
+  const icon =
+    finding.severity === 'high'
+      ? ':x:'
+      : finding.severity === 'medium'
+        ? ':warning:'
+        : ':small_blue_diamond:';
+  const fixCommand = finding.action === undefined ? '' : `\nApply: \`/vpn fix ${finding.id}\``;
+  return [
+    section(`${icon} *${escapeMrkdwn(finding.title)}* (\`${finding.id}\`)`),
+    context(escapeMrkdwn(`Cause: ${finding.cause}\nFix: ${finding.fix}`) + fixCommand),
+  ];
+}
 
-function stepReportBlocks(reply: Reply): Block[] | null {
-  const parsed = StepReport.safeParse(reply);
-  if (!parsed.success) return null;
-  const report = parsed.data;
-  const head = report.title ?? report.summary;
-  const blocks: Block[] = head === undefined ? [] : [section(`*${escapeMrkdwn(head)}*`)];
+/** Diagnose: one line per playbook step with its verdict icon; evidence and findings collapsed. */
+function diagnoseBlocks(report: DiagnoseReport): Block[] {
+  const subject =
+    report.target.type === 'peer' ? `peer ${report.target.peer} on ${report.hub}` : `hub ${report.hub}`;
+  const blocks: Block[] = [section(`*Diagnosis of ${escapeMrkdwn(subject)}*`)];
   for (const step of report.steps) {
-    const status = step.status ?? (step.ok === undefined ? 'info' : step.ok ? 'ok' : 'fail');
-    blocks.push(section(`${statusIcon(status)} ${escapeMrkdwn(step.name ?? step.title ?? 'step')}`));
-    const detail = step.detail ?? step.details;
-    if (detail !== undefined && detail !== '') blocks.push(context(escapeMrkdwn(fallbackText(detail))));
+    blocks.push(
+      section(`${statusIcon(step.verdict)} *${step.step}. ${step.name}*: ${escapeMrkdwn(step.summary)}`),
+    );
+    if (step.evidence.length > 0)
+      blocks.push(context(escapeMrkdwn(fallbackText(step.evidence.slice(0, 5).join('\n')))));
+    for (const finding of step.findings) blocks.push(...findingBlocks(finding));
   }
   return blocks;
+}
+
+/** Audit: every finding with severity, cause and fix; the checks that passed in one line. */
+function auditBlocks(report: AuditReport): Block[] {
+  const head =
+    report.findings.length === 0
+      ? `:white_check_mark: *Audit of ${escapeMrkdwn(report.hub)}*: nothing flagged.`
+      : `:warning: *Audit of ${escapeMrkdwn(report.hub)}*: ${report.findings.length} finding(s).`;
+  return [
+    section(head),
+    ...report.findings.flatMap(findingBlocks),
+    ...(report.passed.length === 0 ? [] : [context(escapeMrkdwn(`Passed: ${report.passed.join(', ')}`))]),
+  ];
 }
 
 /** Lines grouped into sections that fit the limit. */

@@ -191,10 +191,10 @@ lab.describe('SSH transport on a lab hub', () => {
       stderr: 'err\n',
       exitCode: 3,
     });
-    // The lab hub has no sudo; the shell's complaint shows the prefix was sent.
-    const sudo = await conn.exec(['true'], { sudo: true });
-    expect(sudo.exitCode).toBe(127);
-    expect(sudo.stderr).toContain('sudo');
+    // sudo sets SUDO_USER for the command it runs: present only when the prefix was sent.
+    const probe = ['sh', '-c', 'echo "user=${SUDO_USER:-none}"'];
+    expect((await conn.exec(probe)).stdout).toBe('user=none\n');
+    expect((await conn.exec(probe, { sudo: true })).stdout).toBe('user=root\n');
   });
 
   it('closes an idle connection and reconnects on the next command', async () => {

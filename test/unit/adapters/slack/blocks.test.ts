@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { approvalCard } from '../../../../adapters/slack/approval-card.js';
 import { codeBlocks, mention, replyBody } from '../../../../adapters/slack/blocks.js';
-import type { ChangePreview, Reply } from '../../../../bot/model/reply.js';
+import { DiagnoseReport } from '../../../../bot/model/diagnosis.js';
+import type { ChangePreview } from '../../../../bot/model/reply.js';
 import type { AccessRequest } from '../../../../bot/model/request.js';
 
 const request = {
@@ -78,19 +79,53 @@ describe('Slack rendering', () => {
     }
   });
 
-  it('renders step reports one line per step with a status icon, and unknown shapes as text', () => {
-    const report = {
-      kind: 'diagnose.report',
-      title: 'Diagnose u0bob-laptop',
+  it('renders a diagnosis one line per playbook step with its verdict icon, and the failing finding', () => {
+    const finding = {
+      id: 'f-3k9m2q7a',
+      check: 'no-handshake',
+      severity: 'high',
+      title: 'No handshake from u0bob-laptop',
+      evidence: ['peer abc= latest handshake: never'],
+      cause: 'wrong endpoint IP/port, wrong keys, or server-side firewall dropping UDP',
+      fix: "check the client's Endpoint and the hub's public key in its config",
+    };
+    const report = DiagnoseReport.parse({
+      hub: 'hub1',
+      target: { type: 'peer', peer: 'u0bob-laptop' },
+      at: '2026-11-24T16:00:00.000Z',
       steps: [
-        { name: 'peer on interface', status: 'ok' },
-        { name: 'recent handshake', status: 'fail', detail: 'no handshake for 3h' },
+        {
+          step: 1,
+          name: 'reachability',
+          verdict: 'pass',
+          summary: 'UDP 51820 listening and accepted',
+          evidence: [],
+          findings: [],
+        },
+        {
+          step: 2,
+          name: 'handshake',
+          verdict: 'fail',
+          summary: 'never',
+          evidence: ['latest handshake: 0'],
+          findings: [finding],
+        },
+        {
+          step: 3,
+          name: 'tunnel',
+          verdict: 'skipped',
+          summary: 'skipped: handshake failed',
+          evidence: [],
+          findings: [],
+        },
       ],
-    } as unknown as Reply;
-    const body = JSON.stringify(replyBody(report).blocks);
-    expect(body).toContain(':white_check_mark: peer on interface');
-    expect(body).toContain(':x: recent handshake');
-    expect(body).toContain('no handshake for 3h');
+    });
+    const body = JSON.stringify(replyBody({ kind: 'diagnose.report', report }).blocks);
+    expect(body).toContain(':white_check_mark: *1. reachability*: UDP 51820 listening and accepted');
+    expect(body).toContain(':x: *2. handshake*: never');
+    expect(body).toContain('3. tunnel');
+    expect(body).toContain('No handshake from u0bob-laptop');
+    expect(body).toContain('Cause: wrong endpoint IP/port');
     const error = replyBody({ kind: 'error', code: 'FORBIDDEN', message: 'only leads can approve requests' });
     expect(error.text).toContain('only leads can approve requests');
   });
