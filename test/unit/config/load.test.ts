@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../config/load.js';
 import { TunnelgateError } from '../../../core/errors.js';
@@ -94,5 +95,14 @@ policy:
 
   it('reports YAML syntax errors', () => {
     expect(problems('hubs: [')[0]).toMatch(/^YAML: /);
+  });
+});
+
+describe('tunnelgate.example.yaml', () => {
+  it('is a valid configuration, so copying it is a working start', () => {
+    const text = readFileSync(new URL('../../../tunnelgate.example.yaml', import.meta.url), 'utf8');
+    const config = parseConfig(text, { baseDir: '/etc/tunnelgate', env: {} });
+    expect(config.hubs.map((h) => h.name)).toEqual(['hub1']);
+    expect(config.roles.leads).toEqual(['alice']);
   });
 });
