@@ -3,6 +3,7 @@
  * key, nftables admitting only the operator): host key pinning, auth and reachability failures,
  * channel limits, idle and command timeouts, and batched remote scripts with hostile input.
  */
+
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { TunnelgateError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { waitFor } from '../../lab/host.js';
 import type { LabHub } from '../../lab/hub.js';
+import { parseDump } from '../../wg/dump.js';
 import { type ConnectionHooks, HubConnection } from '../../workers/ssh/hub-connection.js';
 import { fingerprint, parsePublicKey } from '../../workers/ssh/known-hosts.js';
 import { runScript, ScriptFailedError } from '../../workers/ssh/remote-script.js';
@@ -83,12 +85,13 @@ async function existsOnHub(path: string): Promise<boolean> {
 }
 
 lab.describe('SSH transport on a lab hub', () => {
-  it('runs wg show wg0 dump with the pinned host key', async () => {
+  it('runs wg show wg0 dump with the pinned host key and gets the parsed dump', async () => {
     const { conn } = connect();
     const result = await conn.exec(['wg', 'show', 'wg0', 'dump']);
     expect(result.exitCode).toBe(0);
-    const [iface] = result.stdout.split('\n');
-    expect(iface?.split('\t').slice(1, 3)).toEqual([hub1().wgPublicKey, '51820']);
+    const dump = parseDump(result.stdout);
+    expect(dump.interface).toEqual({ publicKey: hub1().wgPublicKey, listenPort: 51820, fwmark: null });
+    expect(dump.peers).toEqual([]);
   });
 
   it('refuses a different pinned key with HOST_KEY_MISMATCH naming both fingerprints, running nothing', async () => {
