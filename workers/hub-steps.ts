@@ -31,15 +31,12 @@ sync "$(dirname "$conf")"
 echo appended`;
 
 /**
- * Removes the [Peer] section of $2 from $1, with the blank line that precedes it (the one
- * `renderPeerSection` adds), so add-then-remove restores the file byte for byte.
+ * An awk program (quoted for sh) that prints its input without the [Peer] sections whose
+ * PublicKey is in the awk variable `keys` (space-separated), each with the blank line before it
+ * (the one `renderPeerSection` adds). Keys are compared as strings, never as patterns.
  */
-export const REMOVE_PEER_SH = `set -eu
-conf=$1
-if ! ${HAS_PEER}; then echo absent; exit 0; fi
-umask 077
-tmp="$conf.tunnelgate.tmp"
-awk -v k="$2" '
+export const DROP_PEERS_AWK = `'
+  BEGIN { n = split(keys, list, " "); for (i = 1; i <= n; i++) wanted[list[i]] = 1 }
   { lines[NR] = $0 }
   END {
     start = 0
@@ -56,12 +53,23 @@ awk -v k="$2" '
         line = lines[i]; sub(/^[ \\t]+/, "", line)
         if (tolower(substr(line, 1, 9)) == "publickey") {
           v = line; sub(/^[^=]*=[ \\t]*/, "", v); sub(/[ \\t\\r]+$/, "", v)
-          if (v == k) target = 1
+          if (v in wanted) target = 1
         }
       }
     }
     for (i = 1; i <= NR; i++) if (!(i in drop)) print lines[i]
-  }' "$conf" > "$tmp"
+  }'`;
+
+/**
+ * Removes the [Peer] section of $2 from $1, with the blank line that precedes it (the one
+ * `renderPeerSection` adds), so add-then-remove restores the file byte for byte.
+ */
+export const REMOVE_PEER_SH = `set -eu
+conf=$1
+if ! ${HAS_PEER}; then echo absent; exit 0; fi
+umask 077
+tmp="$conf.tunnelgate.tmp"
+awk -v keys="$2" ${DROP_PEERS_AWK} "$conf" > "$tmp"
 sync "$tmp"
 mv -f "$tmp" "$conf"
 sync "$(dirname "$conf")"

@@ -6,7 +6,7 @@
 import type { HubConfig } from '../config/schema.js';
 import { formatPeerMetaLine, type PeerMeta } from '../wg/peer-meta.js';
 import { programStep, registerHubProgram } from './hub-programs.js';
-import { CHECK, PEER_SECTION_LINE, PERSIST, UNPERSIST } from './hub-steps.js';
+import { CHECK, DROP_PEERS_AWK, PEER_SECTION_LINE, PERSIST, UNPERSIST } from './hub-steps.js';
 import type { Step } from './ssh/remote-script.js';
 
 /**
@@ -46,29 +46,7 @@ export const COMMIT_ROTATION_SH = `set -eu
 conf=$1
 umask 077
 tmp="$conf.tunnelgate.tmp"
-awk -v a="$2" -v b="$3" '
-  { lines[NR] = $0 }
-  END {
-    start = 0
-    for (i = 1; i <= NR + 1; i++) {
-      head = (i <= NR) && (lines[i] ~ /^[ \\t]*\\[/)
-      if (i > NR || head) {
-        if (start > 0 && target) {
-          for (j = start; j < i; j++) drop[j] = 1
-          if (start > 1 && lines[start - 1] ~ /^[ \\t\\r]*$/) drop[start - 1] = 1
-        }
-        if (i <= NR) { start = i; target = 0 }
-      }
-      if (i <= NR && start > 0) {
-        line = lines[i]; sub(/^[ \\t]+/, "", line)
-        if (tolower(substr(line, 1, 9)) == "publickey") {
-          v = line; sub(/^[^=]*=[ \\t]*/, "", v); sub(/[ \\t\\r]+$/, "", v)
-          if (v == a || v == b) target = 1
-        }
-      }
-    }
-    for (i = 1; i <= NR; i++) if (!(i in drop)) print lines[i]
-  }' "$conf" > "$tmp"
+awk -v keys="$2 $3" ${DROP_PEERS_AWK} "$conf" > "$tmp"
 cat >> "$tmp"
 sync "$tmp"
 mv -f "$tmp" "$conf"
