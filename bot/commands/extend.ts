@@ -10,6 +10,7 @@ import { expireJobId } from '../../workers/expiry.js';
 import { type BotContext, newRequestId, toActor, toRecipient } from '../context.js';
 import type { Actor, Command } from '../model/command.js';
 import type { Message } from '../model/reply.js';
+import { ownedOrLedPeer } from '../peer-access.js';
 import { isLead } from '../roles.js';
 import { type Extension, ExtensionStore } from '../store/extensions.js';
 
@@ -24,18 +25,7 @@ export async function handleExtend(
   actor: Actor,
   command: ExtendCommand,
 ): Promise<Message[]> {
-  const record = await ctx.inventory.findByName(
-    ctx.config.hubs.map((h) => h.name),
-    command.peer,
-  );
-  if (record === null) {
-    throw new TunnelgateError('NOT_FOUND', `there is no peer ${command.peer}`, {
-      hint: 'see your peers with /vpn list',
-    });
-  }
-  if (record.owner !== actor.id && !isLead(actor, ctx.config.roles)) {
-    throw new TunnelgateError('FORBIDDEN', `only ${record.owner} or a lead can ask to extend ${record.peer}`);
-  }
+  const record = await ownedOrLedPeer(ctx, actor, command.peer, 'ask to extend');
   if (record.expiresAt === null) {
     throw new TunnelgateError('CONFLICT', `${record.peer} has permanent access; there is nothing to extend`);
   }

@@ -9,7 +9,7 @@ import { generateKeyPair } from '../../wg/keys.js';
 import { type BotContext, toActor } from '../context.js';
 import type { Actor, Command } from '../model/command.js';
 import type { Message } from '../model/reply.js';
-import { isLead } from '../roles.js';
+import { ownedOrLedPeer } from '../peer-access.js';
 import { type RotationRecord, RotationStore, rotationSealId } from '../store/rotations.js';
 
 type RotateCommand = Extract<Command, { verb: 'rotate' }>;
@@ -22,18 +22,7 @@ export async function handleRotate(
   actor: Actor,
   command: RotateCommand,
 ): Promise<Message[]> {
-  const record = await ctx.inventory.findByName(
-    ctx.config.hubs.map((h) => h.name),
-    command.peer,
-  );
-  if (record === null) {
-    throw new TunnelgateError('NOT_FOUND', `there is no peer ${command.peer}`, {
-      hint: 'see your peers with /vpn list',
-    });
-  }
-  if (record.owner !== actor.id && !isLead(actor, ctx.config.roles)) {
-    throw new TunnelgateError('FORBIDDEN', `only ${record.owner} or a lead can rotate ${record.peer}`);
-  }
+  const record = await ownedOrLedPeer(ctx, actor, command.peer, 'rotate');
   const store = new RotationStore(ctx.redis, ctx.config.redis.prefix);
   const now = ctx.clock();
   const existing = await store.find(record.hub, record.peer);
