@@ -11,6 +11,7 @@ import type { RequestStore } from '../bot/store/requests.js';
 import type { HubConfig, TunnelgateConfig } from '../config/schema.js';
 import { TunnelgateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { formatAddress, parseCidr } from '../wg/cidr.js';
 import type { HubJob } from './jobs.js';
 import type { HubPool } from './ssh/hub-pool.js';
 
@@ -44,11 +45,18 @@ export function hubConfig(config: TunnelgateConfig, name: string): HubConfig {
 /** The hub's own tunnel address: `address` from config, else the first host of the subnet. */
 export function hubAddress(hub: HubConfig): string {
   if (hub.address !== undefined) return hub.address;
-  const [network] = hub.subnet.split('/');
-  if (network === undefined || network.includes(':')) {
-    throw new TunnelgateError('CONFIG_INVALID', `hub ${hub.name}: set address for an IPv6-only subnet`);
+  if (parseCidr(hub.subnet).family === 6) {
+    throw new TunnelgateError('CONFIG_INVALID', `hubs.${hub.name}.address: set it for an IPv6-only subnet`);
   }
-  const parts = network.split('.').map(Number);
-  parts[3] = (parts[3] ?? 0) + 1;
-  return parts.join('.');
+  return firstHost(hub.subnet);
+}
+
+/** The hub's IPv6 tunnel address: the first host of `subnet6`. */
+export function hubAddress6(subnet6: string): string {
+  return firstHost(subnet6);
+}
+
+function firstHost(subnet: string): string {
+  const cidr = parseCidr(subnet);
+  return formatAddress({ family: cidr.family, value: cidr.network + 1n });
 }

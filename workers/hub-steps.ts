@@ -75,15 +75,23 @@ mv -f "$tmp" "$conf"
 sync "$(dirname "$conf")"
 echo removed`;
 
-/** Prints `live <allowed-ips>` for peer $2 on interface $1 (or `live -`), and `file yes|no` for $3. */
+/**
+ * Prints `hub <public key>` of interface $1, `live <allowed-ips>` of peer $2 there (or `live -`),
+ * and `file yes|no` for peer $2 in config file $3. One dump serves both reads (wireguard-go lists
+ * every peer for any query); only the interface's public-key field is printed, never its private key.
+ */
 export const CHECK_PEER_SH = `set -eu
-ips=$(wg show "$1" allowed-ips | awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }')
-echo "live \${ips:--}"
+wg show "$1" dump | awk -F '\\t' -v k="$2" '
+  NR == 1 { print "hub " $2; next }
+  $1 == k { ips = $4 }
+  END { print "live " (ips == "" ? "-" : ips) }'
 set -- "$3" "$2"
 if ${HAS_PEER}; then echo "file yes"; else echo "file no"; fi`;
 
 /** What CHECK_PEER_SH reported. */
 export interface PeerCheck {
+  /** The hub interface's public key. */
+  hubPublicKey: string | null;
   /** AllowedIPs on the live interface; null when the peer is not there. */
   liveAllowedIps: string[] | null;
   inFile: boolean;
@@ -93,15 +101,18 @@ export interface PeerCheck {
 export function parsePeerCheck(stdout: string): PeerCheck {
   let liveAllowedIps: string[] | null = null;
   let inFile = false;
+  let hubPublicKey: string | null = null;
   for (const line of stdout.split('\n')) {
-    if (line.startsWith('live ')) {
+    if (line.startsWith('hub ')) {
+      hubPublicKey = line.slice(4).trim() || null;
+    } else if (line.startsWith('live ')) {
       const value = line.slice(5).trim();
       liveAllowedIps = value === '-' || value === '(none)' ? null : value.split(/[\s,]+/).filter(Boolean);
     } else if (line === 'file yes') {
       inFile = true;
     }
   }
-  return { liveAllowedIps, inFile };
+  return { hubPublicKey, liveAllowedIps, inFile };
 }
 
 /** Steps that add a peer live and to the config file, then report what the hub now holds. */
@@ -116,7 +127,6 @@ export function provisionSteps(
     },
     programStep('persist', PERSIST, [hub.configPath, peer.publicKey], { input: peer.section }),
     checkStep(hub, peer.publicKey),
-    { name: 'hub-key', argv: ['wg', 'show', hub.interface, 'public-key'] },
   ];
 }
 

@@ -9,7 +9,7 @@ import { markFailed, markProvisioned, markProvisioning, verifyApprovals } from '
 import type { AccessRequest } from '../bot/model/request.js';
 import { TunnelgateError } from '../core/errors.js';
 import { renderPeerSection } from '../wg/conf.js';
-import { hubAddress, hubConfig, type WorkerContext } from './context.js';
+import { hubAddress, hubAddress6, hubConfig, type WorkerContext } from './context.js';
 import { expireJobId, firstLinkDelay } from './expiry.js';
 import { parsePeerCheck, provisionSteps } from './hub-steps.js';
 import { runScript } from './ssh/remote-script.js';
@@ -41,7 +41,7 @@ export async function provision(
     request.address6 ??
     (hub.subnet6 === undefined
       ? undefined
-      : await ctx.inventory.claimAddress(hub.name, hub.subnet6, firstHost6(hub.subnet6), request.publicKey));
+      : await ctx.inventory.claimAddress(hub.name, hub.subnet6, hubAddress6(hub.subnet6), request.publicKey));
   const now = ctx.clock();
   const expiresAt =
     request.forMs === undefined ? undefined : new Date(now.getTime() + request.forMs).toISOString();
@@ -121,7 +121,7 @@ export async function provision(
     hub: hub.name,
     address,
     owner: request.requester,
-    hubPublicKey: (results['hub-key']?.stdout ?? '').trim(),
+    hubPublicKey: check.hubPublicKey ?? '',
     ...(expiresAt === undefined ? {} : { expiresAt }),
   };
   await ctx.notify(
@@ -170,9 +170,4 @@ export async function provisionFailed(
     ],
     jobId,
   );
-}
-
-function firstHost6(subnet6: string): string {
-  const [network] = subnet6.split('/');
-  return `${network}1`.replace(/::1$/, '::1');
 }

@@ -253,12 +253,7 @@ async function commit(
   }
   // The inventory record and the address claims move to the new key in one transaction.
   const record: PeerRecord = { ...current, publicKey: rotation.newPublicKey, createdAt };
-  const tx = ctx.redis
-    .multi()
-    .hset(ctx.keys.inventory(hub.name), rotation.newPublicKey, JSON.stringify(record))
-    .hdel(ctx.keys.inventory(hub.name), rotation.oldPublicKey);
-  for (const address of allowedIps) tx.hset(ctx.keys.ipam(hub.name), address, rotation.newPublicKey);
-  await tx.exec();
+  await ctx.inventory.replaceKey(hub.name, rotation.oldPublicKey, record);
   await ctx.requests.update(rotation.requestId, (request) =>
     request.publicKey === rotation.newPublicKey
       ? { ok: true, request }

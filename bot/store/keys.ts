@@ -12,6 +12,10 @@ export interface RedisKeys {
   inventory(hub: string): string;
   /** Hash address -> publicKey for one hub: the address claims. */
   ipam(hub: string): string;
+  /** Hash `<publicKey>|<family>` -> address: the same claims by holder. */
+  ipamHolders(hub: string): string;
+  /** Hash subnet -> the lowest offset in it that may still be free. */
+  ipamHints(hub: string): string;
   /** Sealed generated private keys, by request id. */
   sealedKey(id: string): string;
   /** Idempotency marks for scheduled notices (reminders, expiry warnings). */
@@ -26,6 +30,8 @@ export function redisKeys(prefix: string): RedisKeys {
     requestsBy: (user) => `${prefix}:reqs:by:${user}`,
     inventory: (hub) => `${prefix}:inv:${hub}`,
     ipam: (hub) => `${prefix}:ipam:${hub}`,
+    ipamHolders: (hub) => `${prefix}:ipam-holders:${hub}`,
+    ipamHints: (hub) => `${prefix}:ipam-hints:${hub}`,
     sealedKey: (id) => `${prefix}:sealed:${id}`,
     once: (id) => `${prefix}:once:${id}`,
   };

@@ -87,12 +87,18 @@ describe('hub config file programs', () => {
 
 describe('parsePeerCheck', () => {
   it('reads a live peer in the file', () => {
-    expect(parsePeerCheck('live 10.66.1.2/32 fd00::2/128\nfile yes\n')).toEqual({
+    const hub = 'hv5sozWqvQUl1yiAORFmaBVrWo3TdU4mmw+LIjiDAGE=';
+    expect(parsePeerCheck(`hub ${hub}\nlive 10.66.1.2/32,fd00::2/128\nfile yes\n`)).toEqual({
+      hubPublicKey: hub,
       liveAllowedIps: ['10.66.1.2/32', 'fd00::2/128'],
       inFile: true,
     });
   });
   it('reads an absent peer', () => {
-    expect(parsePeerCheck('live -\nfile no\n')).toEqual({ liveAllowedIps: null, inFile: false });
+    expect(parsePeerCheck('hub (none)\nlive -\nfile no\n')).toEqual({
+      hubPublicKey: '(none)',
+      liveAllowedIps: null,
+      inFile: false,
+    });
   });
 });
