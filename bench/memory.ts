@@ -1,0 +1,115 @@
+/**
+ * Memory: the resident memory of one `tunnelgate worker` process whose inventory holds 10 hubs of
+ * 10,000 peers each — real lab hubs filled the fast way, so the worker's jobs read real 10,000-peer
+ * dumps and config files — idle, after reconciling all ten hubs at once, and after one list job
+ * over all 100,000 peers.
+ */
+import { startLab } from '../lab/lab.js';
+import { TaskJob } from '../workers/jobs.js';
+import type { BenchEnv, Figure } from './support/figure.js';
+import { progress } from './support/figure.js';
+import { fillHub } from './support/fill.js';
+import { drained } from './support/queues.js';
+import { mib, ms } from './support/stats.js';
+import { startTunnelgate } from './support/tunnelgate.js';
+import { type Memory, startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
+
+const HUBS = 10;
+const PEERS = 10_000;
+
+export async function benchMemory(env: BenchEnv): Promise<Figure[]> {
+  progress(`memory: starting a lab with ${HUBS} hubs`);
+  const lab = await startLab({ hubs: HUBS, clients: 0 });
+  let worker: WorkerProcess | undefined;
+  try {
+    const tg = await startTunnelgate({
+      name: 'memory',
+      redisUrl: env.redisUrl,
+      logger: env.logger,
+      hubs: lab.hubs,
+      inProcessWorkers: false,
+      hub: (hub) => ({ subnet: '10.66.0.0/16', address: hub.hubAddress, routes: [hub.subnet] }),
+    });
+    try {
+      const hubs = tg.config.hubs;
+      const fillStarted = performance.now();
+      for (const [i, hub] of hubs.entries()) {
+        const labHub = lab.hubs[i];
+        if (labHub === undefined) throw new Error('hub missing');
+        await fillHub(labHub, hub, tg.runtime.bot.inventory, PEERS);
+      }
+      progress(
+        `memory: filled ${HUBS} hubs with ${PEERS} peers each in ${ms(performance.now() - fillStarted)}`,
+      );
+
+      worker = await startWorkerProcess(tg.writeConfig());
+      const hubQueues = hubs.map((h) => tg.runtime.bot.queues.hubQueue(h.name));
+      // The worker's scheduled reconcile runs once on every hub at start.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await drained(hubQueues, 300_000);
+      const started = worker.memory();
+
+      progress('memory: reconciling all hubs at once');
+      const reconcileStarted = performance.now();
+      const jobIds = await Promise.all(
+        hubs.map((h) =>
+          tg.runtime.bot.queues.addHub({ kind: 'reconcile', hub: h.name, by: 'alice', rebuild: false }),
+        ),
+      );
+      for (const [i, jobId] of jobIds.entries()) {
+        const hub = hubs[i]?.name;
+        const report = await tg.waitFor(
+          (m) => m.jobId === jobId && m.reply.kind === 'reconcile.report' && m.reply.hub === hub,
+          300_000,
+        );
+        if (report.message.reply.kind === 'reconcile.report' && !report.message.reply.inSync) {
+          throw new Error(`${report.message.reply.hub} is not in sync`);
+        }
+      }
+      const reconcileMs = performance.now() - reconcileStarted;
+      const reconciled = worker.memory();
+
+      progress(`memory: one list job over all ${HUBS * PEERS} peers`);
+      let listed: Memory | undefined;
+      let listNote: string;
+      const listStarted = performance.now();
+      try {
+        const jobId = await tg.runtime.bot.queues.addTask(
+          TaskJob.parse({
+            kind: 'peers',
+            hubs: hubs.map((h) => h.name),
+            to: 'alice',
+            scope: 'all',
+            reply: 'peer.list',
+          }),
+        );
+        const list = await tg.waitFor((m) => m.jobId === jobId && m.reply.kind === 'peer.list', 300_000);
+        const count = list.message.reply.kind === 'peer.list' ? list.message.reply.peers.length : 0;
+        listed = worker.memory();
+        listNote = `The list job returned ${count} peer views in ${ms(performance.now() - listStarted)}.`;
+      } catch (err) {
+        listNote = `The list job over all peers did not complete: ${err instanceof Error ? err.message : String(err)}.`;
+      }
+      const final = listed ?? worker.memory();
+      return [
+        {
+          name: `Memory: worker with ${HUBS} hubs x ${PEERS.toLocaleString('en')} peers`,
+          result: `RSS ${mib(started.rssKib)} after start-up, ${mib(reconciled.rssKib)} after reconciling all hubs, ${listed === undefined ? 'list job failed' : `${mib(listed.rssKib)} after listing all peers`}; peak ${mib(final.peakKib)}`,
+          goal: '-',
+          met: null,
+          method: `${HUBS} lab hubs each filled with ${PEERS.toLocaleString('en')} peers (live, wg0.conf sections and matching inventory records in Redis: ${(HUBS * PEERS).toLocaleString('en')} PeerRecords), served by one \`tunnelgate worker\` process; VmRSS/VmHWM read from /proc after it started, after one reconcile job on every hub at once (each reads a 10,000-peer dump and config file and the hub's inventory), and after one \`peers\` list task over all hubs.`,
+          notes: [
+            `The ten reconciles (in parallel, one per hub queue) took ${ms(reconcileMs)} and all reported in sync.`,
+            listNote,
+            'The first reading is taken once the worker is idle after start-up, which includes the scheduled reconcile it runs on every hub when it starts.',
+          ],
+        },
+      ];
+    } finally {
+      await worker?.stop();
+      await tg.stop();
+    }
+  } finally {
+    await lab.stop();
+  }
+}

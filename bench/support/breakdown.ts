@@ -1,0 +1,86 @@
+/**
+ * Where the time of adding one peer goes, for explaining the growth figure: the address claim in
+ * Redis (as provisioning makes it), the hub exec (the provisioning steps in one `runScript` over an
+ * open ssh2 connection), and each of those steps run alone inside the hub (no SSH). Leaves the
+ * probe peers on the hub.
+ */
+import type { InventoryStore } from '../../bot/store/inventory.js';
+import type { HubConfig } from '../../config/schema.js';
+import type { LabHub } from '../../lab/hub.js';
+import { renderPeerSection } from '../../wg/conf.js';
+import { generateKeyPair } from '../../wg/keys.js';
+import { hubAddress } from '../../workers/context.js';
+import { provisionSteps } from '../../workers/hub-steps.js';
+import type { HubPool } from '../../workers/ssh/hub-pool.js';
+import { runScript } from '../../workers/ssh/remote-script.js';
+import { median } from './stats.js';
+
+export interface AddBreakdown {
+  /** Median ms of the address claim. */
+  claim: number;
+  /** Median ms of the one exec over SSH. */
+  exec: number;
+  /** Median ms per provisioning step, run alone inside the hub. */
+  steps: Record<string, number>;
+}
+
+/** Claims an address for a fresh probe key and renders its steps. */
+async function probe(hub: HubConfig, inventory: InventoryStore, i: number) {
+  const { publicKey } = generateKeyPair();
+  const started = performance.now();
+  const address = await inventory.claimAddress(hub.name, hub.subnet, hubAddress(hub), publicKey);
+  const claimMs = performance.now() - started;
+  const section = renderPeerSection({
+    publicKey,
+    allowedIps: [address],
+    meta: {
+      peer: `probe${i}-dev`,
+      owner: `probe${i}`,
+      device: 'dev',
+      request: `r-probe${i % 10}`,
+      created: new Date().toISOString(),
+      expires: null,
+      mode: 'split',
+    },
+  });
+  return { claimMs, steps: provisionSteps(hub, { publicKey, allowedIps: [address], section }) };
+}
+
+/** Adds 2 x `count` probe peers to `hub` (plus one warm-up), timing claims, execs and steps. */
+export async function breakDownAdds(
+  lab: LabHub,
+  hub: HubConfig,
+  inventory: InventoryStore,
+  pool: HubPool,
+  count: number,
+): Promise<AddBreakdown> {
+  const claims: number[] = [];
+  const execs: number[] = [];
+  const steps: Record<string, number[]> = {};
+  for (let i = 0; i <= count; i++) {
+    const p = await probe(hub, inventory, i);
+    const started = performance.now();
+    await runScript(pool.get(hub.name), p.steps);
+    // The first exec opens the connection: not counted.
+    if (i > 0) {
+      claims.push(p.claimMs);
+      execs.push(performance.now() - started);
+    }
+  }
+  for (let i = 0; i < count; i++) {
+    const p = await probe(hub, inventory, count + 1 + i);
+    for (const step of p.steps) {
+      const started = performance.now();
+      const run = await lab.exec(step.argv, step.input === undefined ? {} : { input: step.input });
+      if (run.code !== 0) throw new Error(`step ${step.name} failed on ${hub.name}: ${run.stderr}`);
+      const times = steps[step.name] ?? [];
+      times.push(performance.now() - started);
+      steps[step.name] = times;
+    }
+  }
+  return {
+    claim: median(claims),
+    exec: median(execs),
+    steps: Object.fromEntries(Object.entries(steps).map(([name, ms]) => [name, median(ms)])),
+  };
+}
