@@ -100,6 +100,8 @@ function commandOfButton(id: CustomId | null): Command {
       return { verb: 'approve', requestId: id.requestId };
     case 'offboard':
       return { verb: 'offboard', user: id.user };
+    case 'rotate':
+      return { verb: 'rotate', peer: id.peer };
     default:
       throw staleControl();
   }

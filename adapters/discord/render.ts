@@ -1,12 +1,12 @@
 /**
- * Replies as Discord messages: embeds for reviews and errors, Approve/Deny buttons on a pending
- * review, the client config and its QR code as attachments, and the plain-text rendering (in a code
- * block, so tables line up) for every other kind.
+ * Replies as Discord messages: embeds for reviews, errors, reports and key reminders, Approve/Deny
+ * buttons on a pending review and "Rotate now" on a reminder, the client config and its QR code as
+ * attachments, and the plain-text rendering (in a code block, so tables line up) for every other kind.
  */
 
 import type { APIActionRowComponent, APIButtonComponent } from 'discord.js';
 import { type APIEmbed, type APIEmbedField, ButtonStyle, ComponentType } from 'discord.js';
-import type { AuditReport, DiagnoseReport, Severity, Verdict } from '../../bot/model/diagnosis.js';
+import type { AuditReport, DiagnoseReport, Finding, Severity, Verdict } from '../../bot/model/diagnosis.js';
 import type { Reply } from '../../bot/model/reply.js';
 import type { AccessRequest } from '../../bot/model/request.js';
 import { renderText } from '../../bot/render-text.js';
@@ -24,6 +24,9 @@ export interface DiscordPayload {
 
 const CONTENT_LIMIT = 2000;
 const FIELD_LIMIT = 1024;
+const MAX_FIELDS = 25;
+/** What an embed's field values may use of its 6000 characters (title, names, footer take the rest). */
+const EMBED_FIELDS_BUDGET = 4000;
 const COLORS = { pending: 0xf1c40f, good: 0x2ecc71, bad: 0xe74c3c, info: 0x5865f2 } as const;
 
 type Review = Extract<Reply, { kind: 'request.review' }>;
@@ -63,6 +66,8 @@ export function renderDiscord(reply: Reply): DiscordPayload {
       return renderDiagnosis(reply.report);
     case 'audit.report':
       return renderAudit(reply.report);
+    case 'key.reminder':
+      return renderReminder(reply);
     default:
       return textPayload(renderText(reply));
   }
@@ -153,7 +158,7 @@ export function textPayload(text: string): DiscordPayload {
   return { content, embeds: [], components: [], files: [] };
 }
 
-/** A diagnosis as one embed field per playbook step, verdict first. */
+/** A diagnosis as one embed field per playbook step (verdict icon first), with its findings. */
 function renderDiagnosis(report: DiagnoseReport): DiscordPayload {
   const target =
     report.target.type === 'hub' ? `hub ${report.hub}` : `${report.target.peer} on ${report.hub}`;
@@ -165,36 +170,83 @@ function renderDiagnosis(report: DiagnoseReport): DiscordPayload {
   return embedOnly({
     title: `Diagnosis of ${target}`,
     color: worst,
-    fields: report.steps
-      .slice(0, 25)
-      .map((step) =>
-        field(
-          `${VERDICT_ICONS[step.verdict]} ${step.step}. ${step.name}`,
-          [step.summary, ...step.findings.map((f) => `• ${f.title} (${f.id}): ${f.fix}`)].join('\n'),
-        ),
-      ),
+    fields: fitted(
+      report.steps.slice(0, MAX_FIELDS).map((step) => ({
+        name: `${VERDICT_ICONS[step.verdict]} ${step.step}. ${step.name}`,
+        value: [step.summary, ...step.findings.map(findingText)].join('\n'),
+      })),
+    ),
     footer: { text: `Read at ${report.at}` },
   });
 }
 
 /** An audit as one embed field per finding, and one for the checks that passed. */
 function renderAudit(report: AuditReport): DiscordPayload {
-  const fields = report.findings
-    .slice(0, 24)
-    .map((f) =>
-      field(
-        `${SEVERITY_ICONS[f.severity]} ${f.title} (${f.id})`,
-        `${f.cause}\nFix: ${f.fix}${f.action === undefined ? '' : `\n/vpn fix ${f.id}`}`,
-      ),
-    );
-  if (report.passed.length > 0) fields.push(field(`${VERDICT_ICONS.pass} Passed`, report.passed.join(', ')));
+  const shown = report.findings.slice(0, MAX_FIELDS - 1);
+  const hidden = report.findings.length - shown.length;
+  const fields = shown.map((f) => ({
+    name: `${SEVERITY_ICONS[f.severity]} ${f.title} (${f.id})`,
+    value: findingDetail(f),
+  }));
+  if (report.passed.length > 0)
+    fields.push({ name: `${VERDICT_ICONS.pass} Passed`, value: report.passed.join(', ') });
   return embedOnly({
     title: `Audit of hub ${report.hub}`,
+    description:
+      report.findings.length === 0
+        ? `Nothing flagged; ${report.passed.length} checks passed.`
+        : `${report.findings.length} finding(s)${hidden > 0 ? `; the first ${shown.length} are shown` : ''}.`,
     color: report.findings.length === 0 ? COLORS.good : COLORS.pending,
-    fields,
+    fields: fitted(fields),
     footer: { text: `Read at ${report.at}` },
   });
 }
+
+/** A finding inside a step: headline, then cause, fix and (when mechanical) the fix command. */
+function findingText(f: Finding): string {
+  return `${SEVERITY_ICONS[f.severity]} **${f.title}** (${f.id})\n${findingDetail(f)}`;
+}
+
+function findingDetail(f: Finding): string {
+  return [
+    `Cause: ${f.cause}`,
+    `Fix: ${f.fix}`,
+    ...(f.action === undefined ? [] : [`Apply (a lead approves): \`/vpn fix ${f.id}\``]),
+  ].join('\n');
+}
+
+/** A key reminder; due and overdue ones carry "Rotate now" (the same gate as /vpn rotate). */
+function renderReminder(reply: Extract<Reply, { kind: 'key.reminder' }>): DiscordPayload {
+  const rotatable = reply.stage !== 'revoking';
+  const embed: APIEmbed = {
+    title: REMINDER_TITLES[reply.stage],
+    description: renderText(reply),
+    color: reply.stage === 'due' ? COLORS.pending : COLORS.bad,
+    fields: [
+      field('Peer', reply.peer, true),
+      field('Hub', reply.hub, true),
+      field('Owner', `<@${reply.owner}>`, true),
+    ],
+    ...(rotatable ? { footer: { text: `Or run /vpn rotate peer:${reply.peer}` } } : {}),
+  };
+  const rotate: APIButtonComponent = {
+    type: ComponentType.Button,
+    style: ButtonStyle.Primary,
+    label: 'Rotate now',
+    custom_id: encodeCustomId({ action: 'rotate', peer: reply.peer }),
+  };
+  return {
+    embeds: [embed],
+    components: rotatable ? [{ type: ComponentType.ActionRow, components: [rotate] }] : [],
+    files: [],
+  };
+}
+
+const REMINDER_TITLES: Readonly<Record<Extract<Reply, { kind: 'key.reminder' }>['stage'], string>> = {
+  due: 'Key rotation due',
+  overdue: 'Key rotation overdue',
+  revoking: 'Key not rotated: peer being removed',
+};
 
 const VERDICT_ICONS: Readonly<Record<Verdict, string>> = { pass: '✅', warn: '⚠️', fail: '❌', skipped: '⏭️' };
 const SEVERITY_ICONS: Readonly<Record<Severity, string>> = { high: '🔴', medium: '🟠', low: '🟡' };
@@ -232,6 +284,19 @@ function lastChange(request: AccessRequest): string {
 
 function embedOnly(embed: APIEmbed): DiscordPayload {
   return { embeds: [embed], components: [], files: [] };
+}
+
+/**
+ * Fields within Discord's limits: 256 characters per name and, so that all fields together stay
+ * under the 6000 characters of an embed, an equal share of about 5000 per value (at most 1024).
+ */
+function fitted(fields: readonly { name: string; value: string }[]): APIEmbedField[] {
+  const share = Math.min(FIELD_LIMIT, Math.floor(EMBED_FIELDS_BUDGET / Math.max(1, fields.length)));
+  return fields.map((f) => ({
+    name: clip(f.name, 256),
+    value: clip(f.value === '' ? '-' : f.value, share),
+    inline: false,
+  }));
 }
 
 function field(name: string, value: string, inline = false): APIEmbedField {

@@ -103,6 +103,36 @@ export function vpnCommandDefinition(config: TunnelgateConfig) {
     )
     .addSubcommand((sub) =>
       sub
+        .setName('diagnose')
+        .setDescription('Find the broken layer of a peer or hub (read-only)')
+        .addStringOption((o) =>
+          o.setName('target').setDescription('A peer (e.g. alice-laptop) or a hub name').setRequired(true),
+        ),
+    )
+    .addSubcommand((sub) =>
+      sub
+        .setName('audit')
+        .setDescription("Check a hub for the guide's unnecessary holes (leads and on-call)")
+        .addStringOption((o) =>
+          o
+            .setName('hub')
+            .setDescription('The hub to audit (default: the only hub)')
+            .addChoices(...hubChoices),
+        ),
+    )
+    .addSubcommand((sub) =>
+      sub
+        .setName('fix')
+        .setDescription("Propose a report's mechanical fix; a lead approves it")
+        .addStringOption((o) =>
+          o.setName('finding_id').setDescription('The id from a report, e.g. f-3k9m2q7a').setRequired(true),
+        )
+        .addBooleanOption((o) =>
+          o.setName('approve').setDescription('Approve and apply the proposed fix (leads)'),
+        ),
+    )
+    .addSubcommand((sub) =>
+      sub
         .setName('rotate')
         .setDescription('Replace the key of one of your peers without downtime')
         .addStringOption((o) => o.setName('peer').setDescription('e.g. alice-laptop').setRequired(true))
@@ -153,6 +183,12 @@ export function commandFromInvocation(invocation: Invocation): Command {
         return { verb: 'offboard', user: o.user };
       case 'extend':
         return { verb: 'extend', peer: o.peer, ...defined('forMs', durationOf(o.for)) };
+      case 'diagnose':
+        return { verb: 'diagnose', target: o.target };
+      case 'audit':
+        return { verb: 'audit', ...defined('hub', o.hub) };
+      case 'fix':
+        return { verb: 'fix', findingId: o.finding_id, approve: o.approve === true };
       default:
         return { verb: invocation.subcommand, ...renamed(o) };
     }
@@ -160,7 +196,7 @@ export function commandFromInvocation(invocation: Invocation): Command {
   const parsed = CommandSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') ?? '';
+    const field = optionName(issue?.path.join('.') ?? '');
     throw new TunnelgateError(
       'INPUT_INVALID',
       `/vpn ${invocation.subcommand}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid input'}`,
@@ -210,6 +246,11 @@ function renamed(options: Invocation['options']): Record<string, unknown> {
       value,
     ]),
   );
+}
+
+/** A command model field as the Discord option users typed (`findingId` -> `finding_id`). */
+function optionName(field: string): string {
+  return field === 'forMs' ? 'for' : field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function trimmed(value: unknown): string | undefined {

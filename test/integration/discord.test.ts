@@ -1,7 +1,9 @@
 import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { RotationStore } from '../../bot/store/rotations.js';
 import { parseDump } from '../../wg/dump.js';
+import { runReminderCheck } from '../../workers/reminders.js';
 import {
   APPLICATION,
   APPROVALS_CHANNEL,
@@ -257,5 +259,73 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
     expect(
       h.standin.posted(APPROVALS_CHANNEL).some((m) => customIds(m).includes(`tg:offboard:${USERS.dan.id}`)),
     ).toBe(false);
+  });
+
+  it('/vpn diagnose <hub> is deferred, then the report follows as an embed with a field per playbook step', async () => {
+    const slash = h.standin.slash(USERS.alice.id, 'diagnose', { target: 'hub1' });
+    const callback = await callbackOf(slash);
+    expect(callback.body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(text(await answerOf(slash))).toContain('diagnosing hub1');
+    const followUp = await h.standin.waitFor(
+      (r): r is RestRecord =>
+        isRest(r) &&
+        r.method === 'POST' &&
+        r.path.startsWith(`/webhooks/${APPLICATION}/token-${slash}-`) &&
+        text(r).includes('Diagnosis of hub hub1'),
+    );
+    expect(callback.seq).toBeLessThan(followUp.seq);
+    expect(followUp.body).toMatchObject({ flags: 64 });
+    const [embed] = (followUp.body?.embeds ?? []) as { fields: { name: string }[] }[];
+    expect(embed?.fields.map((f) => f.name.replace(/^\S+ /, ''))).toEqual([
+      '1. reachability',
+      '2. handshake',
+      '3. tunnel',
+      '4. routing',
+      '5. performance',
+    ]);
+  });
+
+  it('a key reminder carries "Rotate now": the owner\'s click starts a rotation, anyone else is refused', async () => {
+    const requestId = await request('carol', 'phone');
+    const review = await reviewOf(requestId);
+    h.standin.click(USERS.alice.id, String(review.id), `tg:approve:${requestId}`);
+    const peer = `${USERS.carol.id}-phone`;
+    await h.standin.waitFor((r) => isRest(r) && r.files.some((f) => f.name === `${peer}.conf`));
+    const record = await h.runtime.bot.inventory.findByName(['hub1'], peer);
+    if (record === null) throw new Error(`no ${peer}`);
+    // A key past policy.keyMaxAge (90 days): the owner and the leads are reminded.
+    await h.runtime.bot.inventory.put({
+      ...record,
+      createdAt: new Date(Date.now() - 100 * 86_400_000).toISOString(),
+    });
+    expect((await runReminderCheck(h.runtime.worker)).sent).toContain(`${peer}:overdue`);
+
+    const button = `tg:rotate:${peer}`;
+    const carolsDm = h.standin.dmChannelOf(USERS.carol.id) ?? '';
+    await h.standin.waitFor(
+      (r) => isRest(r) && r.path === `/channels/${carolsDm}/messages` && text(r).includes(button),
+    );
+    const dm = h.standin.posted(carolsDm).find((m) => customIds(m).includes(button));
+    expect(JSON.stringify(dm?.embeds)).toContain('overdue');
+    await h.standin.waitFor(
+      (r) => isRest(r) && r.path === `/channels/${APPROVALS_CHANNEL}/messages` && text(r).includes(button),
+    );
+    const toLeads = h.standin.posted(APPROVALS_CHANNEL).find((m) => customIds(m).includes(button));
+
+    const bobs = h.standin.click(USERS.bob.id, String(toLeads?.id), button);
+    expect((await callbackOf(bobs)).body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(text(await answerOf(bobs))).toContain(`only ${USERS.carol.id} or a lead can rotate ${peer}`);
+    const rotations = new RotationStore(h.runtime.bot.redis, h.config.redis.prefix);
+    expect(await rotations.find('hub1', peer)).toBeNull();
+
+    const click = h.standin.click(USERS.carol.id, String(dm?.id), button);
+    expect((await callbackOf(click)).body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(text(await answerOf(click))).toContain(`rotating the key of ${peer}`);
+    await h.standin.waitFor((r) => isRest(r) && text(r).includes(`A new key for ${peer} on hub1 is staged`));
+    expect(await rotations.find('hub1', peer)).toMatchObject({
+      by: USERS.carol.id,
+      oldPublicKey: record.publicKey,
+      state: 'staged',
+    });
   });
 });

@@ -196,11 +196,22 @@ export class DiscordStandin {
     });
   }
 
-  /** Dispatches a button click (interaction type 3) on a message the bot posted. */
+  /**
+   * Dispatches a button click (interaction type 3) on a message the bot posted. A click in a DM
+   * comes as Discord sends it there: with the `user` but no guild, member or roles.
+   */
   click(userId: string, messageId: string, customId: string): string {
     const message = this.messages.get(messageId);
     if (message === undefined) throw new Error(`the bot posted no message ${messageId}`);
-    return this.interaction(userId, 3, { custom_id: customId, component_type: 2 }, { message });
+    const channelId = String(message.channel_id);
+    const inDm = [...this.dmChannels.values()].includes(channelId);
+    return this.interaction(
+      userId,
+      3,
+      { custom_id: customId, component_type: 2 },
+      { message },
+      inDm ? channelId : undefined,
+    );
   }
 
   /** Dispatches a modal submit (interaction type 5) with text input values. */
@@ -226,26 +237,39 @@ export class DiscordStandin {
     type: number,
     data: unknown,
     extra: Record<string, unknown> = {},
+    dmChannel?: string,
   ): string {
     const id = this.nextId();
     const member = this.member(userId);
+    const where =
+      dmChannel === undefined
+        ? {
+            guild_id: this.options.guildId,
+            channel_id: this.options.channels[0],
+            channel: { id: this.options.channels[0], type: 0 },
+            member: this.memberObject(member),
+            guild_locale: 'en-US',
+            authorizing_integration_owners: { '0': this.options.guildId },
+            context: 0,
+          }
+        : {
+            channel_id: dmChannel,
+            channel: { id: dmChannel, type: 1 },
+            user: this.userObject(member),
+            authorizing_integration_owners: { '0': this.options.guildId },
+            context: 1,
+          };
     this.dispatch('INTERACTION_CREATE', {
       id,
       application_id: this.options.applicationId,
       type,
       data,
-      guild_id: this.options.guildId,
-      channel_id: this.options.channels[0],
-      channel: { id: this.options.channels[0], type: 0 },
-      member: this.memberObject(member),
+      ...where,
       token: `token-${id}-${randomBytes(8).toString('hex')}`,
       version: 1,
       app_permissions: '2248473465835073',
       locale: 'en-US',
-      guild_locale: 'en-US',
       entitlements: [],
-      authorizing_integration_owners: { '0': this.options.guildId },
-      context: 0,
       ...extra,
     });
     return id;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCustomId, encodeCustomId } from '../../../../adapters/discord/custom-ids.js';
-import { RequestId, UserId } from '../../../../core/ids.js';
+import { PeerName, RequestId, UserId } from '../../../../core/ids.js';
 
 describe('button and modal custom ids', () => {
   it('round-trip the request or user they act on', () => {
@@ -10,10 +10,13 @@ describe('button and modal custom ids', () => {
       { action: 'deny', requestId },
       { action: 'deny-reason', requestId },
       { action: 'offboard', user: UserId.parse('500000000000000003') },
+      { action: 'rotate', peer: PeerName.parse('500000000000000003-laptop') },
     ] as const) {
       expect(decodeCustomId(encodeCustomId(id))).toEqual(id);
     }
     expect(encodeCustomId({ action: 'approve', requestId })).toBe('tg:approve:r-7k3m9q');
+    const longest = PeerName.parse(`a${'b'.repeat(88)}`);
+    expect(encodeCustomId({ action: 'rotate', peer: longest }).length).toBeLessThanOrEqual(100);
   });
 
   it('reject ids that are not ours or carry invalid values', () => {
@@ -23,6 +26,9 @@ describe('button and modal custom ids', () => {
       'tg:approve:$(id)',
       'tg:nuke:r-7k3m9q',
       'tg:offboard:a b',
+      'tg:rotate:../etc',
+      'tg:rotate:',
+      'tg:toString:x',
     ]) {
       expect(decodeCustomId(text), text).toBeNull();
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderDiscord } from '../../../../adapters/discord/render.js';
+import { AuditReport, DiagnoseReport, type Finding } from '../../../../bot/model/diagnosis.js';
 import type { Reply } from '../../../../bot/model/reply.js';
 import { AccessRequest } from '../../../../bot/model/request.js';
 import { renderText } from '../../../../bot/render-text.js';
@@ -73,4 +74,132 @@ describe('renderDiscord', () => {
       renderText({ kind: 'notice', text: 'short' }),
     );
   });
+
+  it('renders a diagnosis as one field per playbook step with its verdict icon, findings with cause, fix and the fix command', () => {
+    const report = DiagnoseReport.parse({
+      hub: 'hub1',
+      target: { type: 'peer', peer: 'bob-laptop' },
+      at: '2025-01-01T00:00:00.000Z',
+      steps: [
+        {
+          step: 1,
+          name: 'reachability',
+          verdict: 'pass',
+          summary: 'UDP 51820 listening',
+          evidence: [],
+          findings: [],
+        },
+        {
+          step: 2,
+          name: 'handshake',
+          verdict: 'pass',
+          summary: 'handshake 12 s ago',
+          evidence: [],
+          findings: [],
+        },
+        { step: 3, name: 'tunnel', verdict: 'pass', summary: 'ping answered', evidence: [], findings: [] },
+        {
+          step: 4,
+          name: 'routing',
+          verdict: 'fail',
+          summary: 'forwarding is off',
+          evidence: ['net.ipv4.ip_forward = 0'],
+          findings: [forwarding],
+        },
+        {
+          step: 5,
+          name: 'performance',
+          verdict: 'skipped',
+          summary: 'after a failed step',
+          evidence: [],
+          findings: [],
+        },
+      ],
+    });
+    const [embed] = renderDiscord({ kind: 'diagnose.report', report }).embeds;
+    expect(embed?.title).toBe('Diagnosis of bob-laptop on hub1');
+    expect(embed?.fields?.map((f) => f.name)).toEqual([
+      '✅ 1. reachability',
+      '✅ 2. handshake',
+      '✅ 3. tunnel',
+      '❌ 4. routing',
+      '⏭️ 5. performance',
+    ]);
+    const routing = embed?.fields?.[3]?.value ?? '';
+    expect(routing).toContain('forwarding is off');
+    expect(routing).toContain(`Cause: ${forwarding.cause}`);
+    expect(routing).toContain(`Fix: ${forwarding.fix}`);
+    expect(routing).toContain('/vpn fix f-3k9m2q7a');
+  });
+
+  it('renders an audit as a field per finding (the fix command only for mechanical fixes) and the passed checks', () => {
+    const manual: Finding = { ...forwarding, id: 'f-aaaaaaaa', check: 'ssh-open', title: 'SSH open to all' };
+    delete manual.action;
+    const report = AuditReport.parse({
+      hub: 'hub1',
+      at: '2025-01-01T00:00:00.000Z',
+      findings: [forwarding, manual],
+      passed: ['key-file-mode', 'save-config'],
+    });
+    const [embed] = renderDiscord({ kind: 'audit.report', report }).embeds;
+    expect(embed?.fields?.map((f) => f.name)).toEqual([
+      '🔴 IP forwarding is off (f-3k9m2q7a)',
+      '🔴 SSH open to all (f-aaaaaaaa)',
+      '✅ Passed',
+    ]);
+    expect(embed?.fields?.[0]?.value).toContain('/vpn fix f-3k9m2q7a');
+    expect(embed?.fields?.[1]?.value).toContain(`Cause: ${forwarding.cause}`);
+    expect(embed?.fields?.[1]?.value).not.toContain('/vpn fix');
+    expect(embed?.fields?.[2]?.value).toBe('key-file-mode, save-config');
+  });
+
+  it('keeps a long audit within the limits of one embed', () => {
+    const findings = Array.from({ length: 30 }, (_, i) => ({
+      ...forwarding,
+      id: `f-${String(i).padStart(8, '0')}`,
+      cause: 'c'.repeat(900),
+    }));
+    const report = AuditReport.parse({
+      hub: 'hub1',
+      at: '2025-01-01T00:00:00.000Z',
+      findings,
+      passed: ['mtu'],
+    });
+    const [embed] = renderDiscord({ kind: 'audit.report', report }).embeds;
+    expect(embed?.fields).toHaveLength(25);
+    const size = JSON.stringify([embed?.title, embed?.description, embed?.footer, embed?.fields]).length;
+    expect(size).toBeLessThan(6000);
+    expect(embed?.description).toContain('30 finding(s)');
+  });
+
+  it('puts a "Rotate now" button for the peer on a due or overdue key reminder, none once it is being revoked', () => {
+    const reminder = (stage: 'due' | 'overdue' | 'revoking'): Reply => ({
+      kind: 'key.reminder',
+      stage,
+      peer: request.peer,
+      hub: request.hub,
+      owner: request.requester,
+      keyCreatedAt: '2025-01-01T00:00:00.000Z',
+      overdueAt: '2025-04-01T00:00:00.000Z',
+    });
+    for (const stage of ['due', 'overdue'] as const) {
+      const payload = renderDiscord(reminder(stage));
+      expect(payload.embeds[0]?.description).toContain(request.peer);
+      expect(payload.components[0]?.components).toEqual([
+        expect.objectContaining({ label: 'Rotate now', custom_id: `tg:rotate:${request.peer}` }),
+      ]);
+    }
+    expect(renderDiscord(reminder('revoking')).components).toEqual([]);
+  });
 });
+
+const forwarding: Finding = {
+  id: 'f-3k9m2q7a',
+  check: 'ip-forward-off',
+  severity: 'high',
+  title: 'IP forwarding is off',
+  evidence: ['net.ipv4.ip_forward = 0'],
+  cause: 'The hub does not forward packets between peers and the LAN.',
+  fix: 'Enable net.ipv4.ip_forward and persist it in /etc/sysctl.d.',
+  action: { type: 'enable-forwarding' },
+};

@@ -30,6 +30,11 @@ describe('the /vpn application command', () => {
         'list',
         'status',
         'log',
+        'diagnose',
+        'audit',
+        'fix',
+        'rotate',
+        'extend',
         'help',
       ]),
     );
@@ -52,6 +57,22 @@ describe('the /vpn application command', () => {
     expect(offboard.options[0]).toMatchObject({ name: 'user', type: 6 });
     const list = subs.list as { options: { choices: { value: string }[] }[] };
     expect(list.options[0]?.choices.map((c) => c.value)).toEqual(['mine', 'pending', 'all']);
+  });
+
+  it('types the options of diagnose, audit and fix', () => {
+    const definition = vpnCommandDefinition(config);
+    const optionsOf = (name: string) =>
+      (
+        (definition.options ?? []).find((o) => o.name === name) as {
+          options: { name: string; type: number; required?: boolean; choices?: unknown[] }[];
+        }
+      ).options.map((o) => [o.name, o.type, o.required ?? false, o.choices?.length ?? 0]);
+    expect(optionsOf('diagnose')).toEqual([['target', 3, true, 0]]);
+    expect(optionsOf('audit')).toEqual([['hub', 3, false, 2]]);
+    expect(optionsOf('fix')).toEqual([
+      ['finding_id', 3, true, 0],
+      ['approve', 5, false, 0],
+    ]);
   });
 });
 
@@ -92,6 +113,48 @@ describe('commandFromInvocation', () => {
       verb: 'log',
       count: 5,
     });
+  });
+
+  it('maps diagnose to its target, audit to an optional hub, and fix to a finding id and approval', () => {
+    expect(commandFromInvocation({ subcommand: 'diagnose', options: { target: 'hub1' } })).toEqual({
+      verb: 'diagnose',
+      target: 'hub1',
+    });
+    expect(
+      commandFromInvocation({ subcommand: 'diagnose', options: { target: '500000000000000003-laptop' } }),
+    ).toEqual({ verb: 'diagnose', target: '500000000000000003-laptop' });
+    expect(commandFromInvocation({ subcommand: 'audit', options: {} })).toEqual({ verb: 'audit' });
+    expect(commandFromInvocation({ subcommand: 'audit', options: { hub: 'hub2' } })).toEqual({
+      verb: 'audit',
+      hub: 'hub2',
+    });
+    expect(commandFromInvocation({ subcommand: 'fix', options: { finding_id: 'f-3k9m2q7a' } })).toEqual({
+      verb: 'fix',
+      findingId: 'f-3k9m2q7a',
+      approve: false,
+    });
+    expect(
+      commandFromInvocation({ subcommand: 'fix', options: { finding_id: 'f-3k9m2q7a', approve: true } }),
+    ).toEqual({ verb: 'fix', findingId: 'f-3k9m2q7a', approve: true });
+  });
+
+  it('rejects invalid diagnose, audit and fix values, naming the Discord option', () => {
+    const fix = thrownError(() =>
+      commandFromInvocation({ subcommand: 'fix', options: { finding_id: 'f-1; reboot' } }),
+    );
+    expect(fix.code).toBe('INPUT_INVALID');
+    expect(fix.message).toContain('finding_id');
+    expect(fix.hint).toContain('/vpn help');
+    for (const invocation of [
+      { subcommand: 'fix', options: {} },
+      { subcommand: 'diagnose', options: {} },
+      { subcommand: 'diagnose', options: { target: '$(reboot)' } },
+      { subcommand: 'audit', options: { hub: 'Hub One' } },
+    ]) {
+      expect(thrownError(() => commandFromInvocation(invocation)).code, JSON.stringify(invocation)).toBe(
+        'INPUT_INVALID',
+      );
+    }
   });
 
   it('rejects what the command schema rejects, naming the field', () => {
