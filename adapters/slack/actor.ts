@@ -1,7 +1,8 @@
 /**
  * Slack users as Tunnelgate actors. The Slack user id (`U0123ABC`) is the user id: it is stable,
- * unique and what `roles.leads` lists; display names are never trusted for identity. Peer names
- * are derived from it, lower-cased (`u0123abc-laptop`), by the request handler.
+ * unique and what `roles.leads` lists; display names are never trusted for identity. New peers are
+ * named after the user's safe display name when the adapter found one (see user-names.ts), else
+ * after this id, lower-cased (`u0123abc-laptop`).
  */
 import type { Actor } from '../../bot/model/command.js';
 import { TunnelgateError } from '../../core/errors.js';

@@ -1,6 +1,6 @@
 /**
  * Block Kit rendering of replies. Kinds with a richer Slack form (errors, audit logs, reconcile and
- * step reports) get it; every other kind, including kinds added after this adapter, falls back to
+ * step reports, key reminders with a "Rotate now" button) get it; every other kind, including kinds added after this adapter, falls back to
  * the plain text of `bot/render-text.ts` in a code block. Pure: no Slack calls here.
  *
  * Everything a user typed (reasons, device names) is escaped, so it cannot mention `@channel` or
@@ -18,6 +18,9 @@ export interface SlackBody {
   text: string;
   blocks: Block[];
 }
+
+/** The action id of a key reminder's "Rotate now" button; its value is the peer name. */
+export const ROTATE_ACTION = 'tunnelgate_rotate';
 
 /** Slack allows 3000 characters in a section's text; stay below for the code fence. */
 const SECTION_LIMIT = 2_900;
@@ -141,9 +144,34 @@ function replyBlocks(reply: Reply): Block[] {
       return diagnoseBlocks(reply.report);
     case 'audit.report':
       return auditBlocks(reply.report);
+    case 'key.reminder':
+      return reminderBlocks(reply);
     default:
       return codeBlocks(plainText(reply));
   }
+}
+
+/**
+ * A key reminder: its text, and a "Rotate now" button while rotating still helps (not once the
+ * peer is being revoked). The button runs `/vpn rotate <peer>` through the same gate.
+ */
+function reminderBlocks(reply: Extract<Reply, { kind: 'key.reminder' }>): Block[] {
+  const blocks: Block[] = [section(`:key: ${escapeMrkdwn(plainText(reply))}`)];
+  if (reply.stage === 'revoking') return blocks;
+  blocks.push({
+    type: 'actions',
+    block_id: `tunnelgate_reminder_${reply.peer}`.slice(0, 255),
+    elements: [
+      {
+        type: 'button',
+        action_id: ROTATE_ACTION,
+        value: reply.peer,
+        style: 'primary',
+        text: { type: 'plain_text', text: 'Rotate now' },
+      },
+    ],
+  });
+  return blocks;
 }
 
 /** A finding: its title with a severity icon; cause, fix and the fix command collapsed below. */

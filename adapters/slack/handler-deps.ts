@@ -7,6 +7,7 @@ import type { ApprovalTracker } from './approval-tracker.js';
 import type { Origin, OriginStore } from './origins.js';
 import type { SlackApi } from './slack-api.js';
 import type { SlackOutlet } from './slack-outlet.js';
+import type { SlackNames } from './user-names.js';
 
 export interface HandlerDeps {
   ctx: BotContext;
@@ -14,6 +15,8 @@ export interface HandlerDeps {
   outlet: SlackOutlet;
   origins: OriginStore;
   tracker: ApprovalTracker;
+  /** Display names for the peer names of `/vpn request`. */
+  names: SlackNames;
   logger: Logger;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The Slack adapter: a Bolt app in HTTP mode (`/slack/events` on `slack.port`, signatures checked by
  * Bolt, replays dropped by {@link replayGuard}) or in Socket Mode when `slack.appToken` is set,
- * with the `/vpn` command, the approval buttons and an outlet that delivers the bot's messages.
+ * with the `/vpn` command, the approval buttons, the key reminders' rotate button and an outlet that delivers the bot's messages.
  *
  * Its {@link SlackAdapter.outlet} can be handed to `startRuntime` before the adapter starts; it
  * holds messages until {@link SlackAdapter.start} has the bot context.
@@ -22,8 +22,10 @@ import { ChannelPacer, type PacerOptions } from './channel-pacer.js';
 import { slackKeys } from './keys.js';
 import { OriginStore } from './origins.js';
 import { extractSignature, replayGuard } from './replay-guard.js';
+import { registerRotateAction } from './rotate-action.js';
 import { SlackApi } from './slack-api.js';
 import { SlackOutlet } from './slack-outlet.js';
+import { SlackNames } from './user-names.js';
 import { registerVpnCommand } from './vpn-command.js';
 
 export interface SlackAdapterOptions {
@@ -123,13 +125,15 @@ export class SlackAdapter {
     });
     const origins = new OriginStore(ctx.redis, keys);
     const outlet = new SlackOutlet({ api, tracker, origins, logger: this.logger });
-    const deps = { ctx, api, outlet, origins, tracker, logger: this.logger };
+    const names = new SlackNames({ api, logger: this.logger, clock: ctx.clock });
+    const deps = { ctx, api, outlet, origins, tracker, names, logger: this.logger };
     app.client.on(webApi.WebClientEvent.RATE_LIMITED, (retrySec: number, { url }: { url: string }) =>
       this.logger.warn({ retrySec, url }, 'slack: rate limited; retrying after Retry-After'),
     );
     app.use(replayGuard(ctx.redis, keys, this.logger, ctx.clock));
     registerVpnCommand(app, deps);
     registerApprovalActions(app, deps);
+    registerRotateAction(app, deps);
     app.error(async (error) => {
       this.logger.error({ err: error }, 'slack: unhandled error');
     });

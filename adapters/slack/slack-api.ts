@@ -91,6 +91,19 @@ export class SlackApi {
     );
   }
 
+  /**
+   * users.info: the user's display name and real name as Slack has them ('' when unset). Throws
+   * when Slack refuses (e.g. `user_not_found`).
+   */
+  async userNames(user: string): Promise<{ displayName: string; realName: string }> {
+    const result = await this.client.users.info({ user });
+    const profile = result.user?.profile;
+    return {
+      displayName: profile?.display_name_normalized || profile?.display_name || '',
+      realName: profile?.real_name_normalized || profile?.real_name || result.user?.real_name || '',
+    };
+  }
+
   /** views.open for a modal, with the interaction's trigger_id. */
   async openModal(triggerId: string, view: Parameters<webApi.WebClient['views']['open']>[0]['view']) {
     await this.client.views.open({ trigger_id: triggerId, view });

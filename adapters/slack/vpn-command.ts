@@ -1,11 +1,11 @@
 /**
  * The `/vpn` slash command. `ack()` comes first and alone (Slack allows 3 seconds): the answer is
  * an empty 200, and the command runs afterwards; its replies go back through the response_url
- * (ephemeral for the user) or the Web API. Nothing before `ack()` touches Redis, a queue or a hub.
+ * (ephemeral for the user) or the Web API. Nothing before `ack()` touches Redis, a queue, a hub or
+ * the Web API; the user's display name (for peer names) is looked up after it.
  */
 import type { App, SlashCommand } from '@slack/bolt';
 import { handleText } from '../../bot/dispatch.js';
-import { slackActor } from './actor.js';
 import { deliverReplies, type HandlerDeps } from './handler-deps.js';
 
 /** Registers `/vpn` on the app. */
@@ -19,7 +19,7 @@ export function registerVpnCommand(app: App, deps: HandlerDeps): void {
 }
 
 async function runSlashCommand(deps: HandlerDeps, command: SlashCommand): Promise<void> {
-  const actor = slackActor(command.user_id);
+  const actor = await deps.names.actor(command.user_id);
   const messages = await handleText(deps.ctx, actor, command.text);
   await deliverReplies(deps, actor, messages, {
     user: command.user_id,

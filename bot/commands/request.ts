@@ -5,7 +5,6 @@
  */
 import { TunnelgateError } from '../../core/errors.js';
 import { PeerName } from '../../core/ids.js';
-import { nextFreeAddress } from '../../wg/ipam.js';
 import { generateKeyPair } from '../../wg/keys.js';
 import { hubAddress, hubConfig } from '../../workers/context.js';
 import { requiredApprovals } from '../approval.js';
@@ -21,13 +20,7 @@ const ACTIVE = ['pending', 'approved', 'provisioning', 'provisioned', 'failed'] 
 /** What approving `request` will change on its hub, with the address it would get now. */
 export async function previewOf(ctx: BotContext, request: AccessRequest): Promise<ChangePreview> {
   const hub = hubConfig(ctx.config, request.hub);
-  const address =
-    request.address ??
-    nextFreeAddress({
-      subnet: hub.subnet,
-      hubAddress: hubAddress(hub),
-      taken: await ctx.inventory.claimedAddresses(hub.name),
-    });
+  const address = request.address ?? (await ctx.inventory.peekAddress(hub.name, hub.subnet, hubAddress(hub)));
   const routes = hub.routes.length > 0 ? hub.routes : [hub.subnet];
   return {
     hub: hub.name,
@@ -48,7 +41,8 @@ export async function handleRequest(
   command: RequestCommand,
 ): Promise<Message[]> {
   const hub = pickHub(ctx.config, command.hub);
-  const peer = PeerName.parse(`${actor.id}-${command.device}`.toLowerCase());
+  // The peer NAME may come from a (safe) display name; the request still belongs to actor.id.
+  const peer = PeerName.parse(`${actor.name ?? actor.id}-${command.device}`.toLowerCase());
   const mode = command.full ? 'full' : 'split';
   const mine = await ctx.requests.list({ requester: actor.id, states: ACTIVE });
   const clash = mine.find((r) => r.peer === peer && r.hub === hub);
@@ -61,6 +55,7 @@ export async function handleRequest(
       },
     );
   }
+  await refuseNameTakenByOthers(ctx, actor, peer);
   const now = ctx.clock();
   const id = newRequestId();
   const keys = command.pubkey === undefined ? generateKeyPair() : null;
@@ -105,4 +100,27 @@ export async function handleRequest(
     toActor(actor, { kind: 'request.pending', request, preview }),
     toRecipient({ type: 'leads' }, { kind: 'request.review', request, preview }, false),
   ];
+}
+
+/**
+ * Display names are not unique, so a peer name could clash with another user's peer, and revoke,
+ * rotate and status find peers by name. Throws CONFLICT when someone else holds `peer` (an active
+ * request or a live peer on any hub).
+ */
+async function refuseNameTakenByOthers(ctx: BotContext, actor: Actor, peer: string): Promise<void> {
+  const [active, live] = await Promise.all([
+    ctx.requests.list({ states: ACTIVE, peer }),
+    ctx.inventory.findByName(
+      ctx.config.hubs.map((h) => h.name),
+      peer,
+    ),
+  ]);
+  const taken =
+    active.some((r) => r.peer === peer && r.requester !== actor.id) ||
+    (live !== null && live.owner !== actor.id);
+  if (taken) {
+    throw new TunnelgateError('CONFLICT', `the peer name ${peer} is already taken by another user`, {
+      hint: 'pick another device name',
+    });
+  }
 }

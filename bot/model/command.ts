@@ -50,9 +50,23 @@ export const Command = z.discriminatedUnion('verb', [
 export type Command = z.infer<typeof Command>;
 export type Verb = Command['verb'];
 
+/**
+ * A user's name made safe for peer names: lower-case a-z, 0-9, ".", "_" and "-", 1-32 characters,
+ * starting with a letter or digit (so `<name>-<device>` is always a valid PeerName).
+ */
+export const ActorName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, 'actor names are 1-32 characters: a-z, 0-9, ".", "_" and "-"');
+export type ActorName = z.infer<typeof ActorName>;
+
 /** Who sent a command, as the adapter knows them. */
 export const Actor = z.object({
   id: UserId,
+  /**
+   * A safe form of the user's display name, used only to name their new peers (`<name>-<device>`);
+   * absent: the id is used. Identity, ownership, roles and approvals always use `id`.
+   */
+  name: ActorName.optional(),
   /** Role ids the platform reports for the user (e.g. Discord guild roles). */
   platformRoles: z.array(z.string()).default([]),
 });

@@ -8,6 +8,8 @@ export interface RedisKeys {
   requests: string;
   /** The same, for one requester (so a user's own requests are found without a full scan). */
   requestsBy(user: string): string;
+  /** The same, for one peer name (names must not clash between users). */
+  requestsFor(peer: string): string;
   /** Hash publicKey -> PeerRecord JSON for one hub. */
   inventory(hub: string): string;
   /** Hash address -> publicKey for one hub: the address claims. */
@@ -28,6 +30,7 @@ export function redisKeys(prefix: string): RedisKeys {
     request: (id) => `${prefix}:req:${id}`,
     requests: `${prefix}:reqs`,
     requestsBy: (user) => `${prefix}:reqs:by:${user}`,
+    requestsFor: (peer) => `${prefix}:reqs:peer:${peer}`,
     inventory: (hub) => `${prefix}:inv:${hub}`,
     ipam: (hub) => `${prefix}:ipam:${hub}`,
     ipamHolders: (hub) => `${prefix}:ipam-holders:${hub}`,

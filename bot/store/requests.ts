@@ -39,6 +39,7 @@ export class RequestStore {
       .multi()
       .zadd(this.keys.requests, score, record.id)
       .zadd(this.keys.requestsBy(record.requester), score, record.id)
+      .zadd(this.keys.requestsFor(record.peer), score, record.id)
       .exec();
   }
 
@@ -79,12 +80,16 @@ export class RequestStore {
     throw new TunnelgateError('CONFLICT', `request ${id} is being changed by someone else; try again`);
   }
 
-  /** All requests, oldest first, optionally filtered (by requester through its own index). */
+  /** All requests, oldest first, optionally filtered (by requester or peer name via their index). */
   async list(
-    filter: { states?: readonly RequestState[]; requester?: string } = {},
+    filter: { states?: readonly RequestState[]; requester?: string; peer?: string } = {},
   ): Promise<AccessRequest[]> {
     const index =
-      filter.requester === undefined ? this.keys.requests : this.keys.requestsBy(filter.requester);
+      filter.requester !== undefined
+        ? this.keys.requestsBy(filter.requester)
+        : filter.peer !== undefined
+          ? this.keys.requestsFor(filter.peer)
+          : this.keys.requests;
     const ids = await this.redis.zrange(index, '0', '-1');
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.request(id)));
@@ -92,7 +97,8 @@ export class RequestStore {
     return all.filter(
       (r) =>
         (filter.states === undefined || filter.states.includes(r.state)) &&
-        (filter.requester === undefined || r.requester === filter.requester),
+        (filter.requester === undefined || r.requester === filter.requester) &&
+        (filter.peer === undefined || r.peer === filter.peer),
     );
   }
 }

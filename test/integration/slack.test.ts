@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACTION } from '../../adapters/slack/approval-card.js';
+import { ROTATE_ACTION } from '../../adapters/slack/blocks.js';
+import { Reply } from '../../bot/model/reply.js';
+import { RotationStore } from '../../bot/store/rotations.js';
+import { UserId } from '../../core/ids.js';
 import { parseDump } from '../../wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { APPROVALS_CHANNEL, type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
@@ -197,5 +201,86 @@ lab.describe('the Slack adapter on real Bolt, a Slack stand-in and a lab hub', (
     await h.standin.waitFor(
       (c) => c.method === 'files.completeUploadExternal' && c.params.channel_id === 'D0GRACE',
     );
+  });
+
+  it("names a peer after the user's display name made safe; the request still belongs to the Slack id", async () => {
+    h.standin.addUser('U0ZOE', "Zoë O'Brien; rm -rf /");
+    const { id, pending } = await requestViaSlack('U0ZOE', 'laptop');
+    expect(String(pending.params.text)).toContain('zoe-o-brien-rm-rf-laptop');
+    expect(h.standin.callsTo('users.info').map((c) => c.params.user)).toContain('U0ZOE');
+    const request = await h.runtime.bot.requests.get(id);
+    expect(request.peer).toBe('zoe-o-brien-rm-rf-laptop');
+    expect(request.requester).toBe('U0ZOE');
+    expect(await requestsOf('U0ZOE')).toHaveLength(1);
+    expect(String((await cardFor(id)).params.blocks)).toContain('<@U0ZOE>');
+    const second = await requestViaSlack('U0ZOE', 'phone');
+    expect((await h.runtime.bot.requests.get(second.id)).peer).toBe('zoe-o-brien-rm-rf-phone');
+    // The name is cached: one users.info for both commands.
+    expect(h.standin.callsTo('users.info').filter((c) => c.params.user === 'U0ZOE')).toHaveLength(1);
+
+    // Display names are not unique: a second user with the same name cannot take the peer name.
+    h.standin.addUser('U0ZED', "Zoë O'Brien; rm -rf /");
+    const again = await h.command('U0ZED', 'request laptop');
+    const clash = await h.standin.waitFor(
+      (c) => c.method === 'response' && again.responseUrl.endsWith(`/${c.target}`),
+    );
+    expect(clash.params.response_type).toBe('ephemeral');
+    expect(String(clash.params.text)).toContain('zoe-o-brien-rm-rf-laptop is already taken by another user');
+    expect(await requestsOf('U0ZED')).toEqual([]);
+  });
+
+  it('delivers a key reminder with a Rotate now button that only the owner or a lead can use', async () => {
+    const { id } = await requestViaSlack('U0HEIDI', 'laptop');
+    await h.click('U0ALICE', ACTION.approve, id, '1700000000.000004');
+    await h.standin.waitFor(
+      (c) => c.method === 'files.completeUploadExternal' && c.params.channel_id === 'D0HEIDI',
+    );
+    const peer = 'u0heidi-laptop';
+    await h.outlet.deliver({
+      to: { type: 'user', id: UserId.parse('U0HEIDI') },
+      private: true,
+      reply: Reply.parse({
+        kind: 'key.reminder',
+        stage: 'due',
+        peer,
+        hub: 'hub1',
+        owner: 'U0HEIDI',
+        keyCreatedAt: '2025-01-01T00:00:00.000Z',
+        overdueAt: '2025-04-01T00:00:00.000Z',
+      }),
+    });
+    const reminder = await h.standin.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.params.channel === 'D0HEIDI' &&
+        String(c.params.blocks).includes(ROTATE_ACTION),
+    );
+    const blocks = JSON.parse(String(reminder.params.blocks)) as Array<{
+      type: string;
+      text?: { text: string };
+      elements?: Array<{ action_id: string; value: string; text: { text: string } }>;
+    }>;
+    expect(blocks[0]?.text?.text).toContain('due for rotation');
+    const button = blocks.find((b) => b.type === 'actions')?.elements?.[0];
+    expect(button).toMatchObject({ action_id: ROTATE_ACTION, value: peer, text: { text: 'Rotate now' } });
+
+    const rotations = new RotationStore(h.runtime.bot.redis, h.prefix);
+    const other = await h.click('U0CAROL', ROTATE_ACTION, peer, '1700000000.000005');
+    expect(other.status).toBe(200);
+    const refused = await h.standin.waitFor(
+      (c) => c.method === 'response' && other.responseUrl.endsWith(`/${c.target}`),
+    );
+    expect(refused.params.response_type).toBe('ephemeral');
+    expect(String(refused.params.text)).toContain(`only U0HEIDI or a lead can rotate ${peer}`);
+    expect(await rotations.find('hub1', peer)).toBeNull();
+
+    const own = await h.click('U0HEIDI', ROTATE_ACTION, peer, String(reminder.params.ts ?? ''), 'D0HEIDI');
+    expect(own.status).toBe(200);
+    const queued = await h.standin.waitFor(
+      (c) => c.method === 'response' && own.responseUrl.endsWith(`/${c.target}`),
+    );
+    expect(queued.params.response_type).toBe('ephemeral');
+    expect(String(queued.params.text)).toContain(`rotating the key of ${peer}`);
+    expect(await rotations.find('hub1', peer)).toMatchObject({ owner: 'U0HEIDI', by: 'U0HEIDI' });
   });
 });

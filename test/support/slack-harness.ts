@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { SlackAdapter } from '../../adapters/slack/slack-adapter.js';
+import type { Outlet } from '../../bot/outlet.js';
 import { type Runtime, startRuntime } from '../../cli/runtime.js';
 import { SlackConfig, type TunnelgateConfig } from '../../config/schema.js';
 import { createLogger } from '../../core/logger.js';
@@ -36,6 +37,8 @@ export interface SlackHarness {
   config: TunnelgateConfig;
   runtime: Runtime;
   standin: SlackStandin;
+  /** The Slack adapter's outlet, as the notifier uses it. */
+  outlet: Outlet;
   prefix: string;
   log(): string;
   /** Posts a raw body with the given signature headers. */
@@ -46,12 +49,16 @@ export interface SlackHarness {
   commandBody(user: string, text: string): { body: string; responseUrl: string };
   /** Sends `/vpn <text>` as `user`, signed. */
   command(user: string, text: string, options?: SignedOptions): Promise<SlackReply & { responseUrl: string }>;
-  /** Clicks a card button (`block_actions`) as `user` on the card posted at `ts`. */
+  /**
+   * Clicks a button (`block_actions`) with `value` as `user` on the message posted at `ts` (in the
+   * approvals channel unless `channel` says otherwise).
+   */
   click(
     user: string,
     actionId: string,
-    requestId: string,
+    value: string,
     ts: string,
+    channel?: string,
   ): Promise<SlackReply & { responseUrl: string }>;
   /** Submits the deny modal (`view_submission`) as `user`. */
   submitModal(
@@ -145,6 +152,7 @@ export async function startSlackHarness(
     config,
     runtime,
     standin,
+    outlet: adapter.outlet,
     prefix: fresh.prefix,
     log: () => chunks.join(''),
     send,
@@ -155,28 +163,28 @@ export async function startSlackHarness(
       const reply = await send(body, 'application/x-www-form-urlencoded', sign(body, opts));
       return { ...reply, responseUrl };
     },
-    async click(user, actionId, requestId, ts) {
+    async click(user, actionId, value, ts, channel = APPROVALS_CHANNEL) {
       const responseUrl = standin.responseUrl();
       const body = payload({
         type: 'block_actions',
         user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0STANDIN' },
         api_app_id: 'A0TUNNELGATE',
         token: 'deprecated',
-        container: { type: 'message', message_ts: ts, channel_id: APPROVALS_CHANNEL, is_ephemeral: false },
+        container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false },
         trigger_id: `${Date.now()}.2.def`,
         team: { id: 'T0STANDIN', domain: 'standin' },
         enterprise: null,
         is_enterprise_install: false,
-        channel: { id: APPROVALS_CHANNEL, name: 'vpn-approvals' },
+        channel: { id: channel, name: channel === APPROVALS_CHANNEL ? 'vpn-approvals' : 'directmessage' },
         message: { type: 'message', ts, text: 'VPN request', bot_id: 'B0BOT' },
         response_url: responseUrl,
         actions: [
           {
             type: 'button',
             action_id: actionId,
-            block_id: `tunnelgate_decide_${requestId}`,
-            value: requestId,
-            text: { type: 'plain_text', text: 'Approve' },
+            block_id: `tunnelgate_block_${value}`,
+            value,
+            text: { type: 'plain_text', text: 'Button' },
             action_ts: `${Date.now() / 1000}`,
           },
         ],

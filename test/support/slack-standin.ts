@@ -2,7 +2,8 @@
  * A local stand-in for Slack's cloud, speaking its documented wire format: the Web API methods the
  * adapter calls (`POST /api/<method>`, form-encoded or JSON, answering `{ ok: true, … }`), the
  * external upload URL that files.getUploadURLExternal hands out, and `response_url` endpoints.
- * It records every call, and can be told to answer one call of a method with 429 + Retry-After.
+ * `users.info` knows the users given to {@link SlackStandin.addUser} (others: `user_not_found`,
+ * as Slack answers for an unknown id). It records every call, and can be told to answer one call of a method with 429 + Retry-After.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +30,8 @@ export interface SlackStandin {
   callsTo(method: string, withRateLimited?: boolean): StandinCall[];
   /** A fresh response_url on the stand-in. */
   responseUrl(): string;
+  /** Makes `users.info` know `id` with this display name (and real name, default the same). */
+  addUser(id: string, displayName: string, realName?: string): void;
   /** Answers the next call of `method` with 429 and `Retry-After: retryAfterSec`. */
   rateLimitOnce(method: string, retryAfterSec: number): void;
   /** Waits until a call matches (or fails after `ms`). */
@@ -65,6 +68,7 @@ async function parseParams(
 export async function startSlackStandin(): Promise<SlackStandin> {
   const calls: StandinCall[] = [];
   const limits = new Map<string, number>();
+  const users = new Map<string, { displayName: string; realName: string }>();
   const waiters: Array<() => void> = [];
   let seq = 0;
   let base = '';
@@ -87,6 +91,35 @@ export async function startSlackStandin(): Promise<SlackStandin> {
           user_id: 'U0BOT',
           bot_id: 'B0BOT',
         };
+      case 'users.info': {
+        const id = String(params.user);
+        const user = users.get(id);
+        if (user === undefined) return { ok: false, error: 'user_not_found' };
+        const profile = {
+          real_name: user.realName,
+          real_name_normalized: user.realName,
+          display_name: user.displayName,
+          display_name_normalized: user.displayName,
+          team: 'T0STANDIN',
+        };
+        return {
+          ok: true,
+          user: {
+            id,
+            team_id: 'T0STANDIN',
+            name: id.toLowerCase(),
+            deleted: false,
+            real_name: user.realName,
+            tz: 'Europe/Dublin',
+            profile,
+            is_admin: false,
+            is_owner: false,
+            is_bot: false,
+            is_app_user: false,
+            updated: 1700000000,
+          },
+        };
+      }
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(params.users).replace(/^[UW]/, '')}` } };
       case 'chat.postMessage':
@@ -170,6 +203,9 @@ export async function startSlackStandin(): Promise<SlackStandin> {
     callsTo: (method, withRateLimited = false) =>
       calls.filter((c) => c.method === method && (withRateLimited || c.rateLimited !== true)),
     responseUrl: () => `${base}response/R${++responses}`,
+    addUser: (id, displayName, realName = displayName) => {
+      users.set(id, { displayName, realName });
+    },
     rateLimitOnce: (method, retryAfterSec) => {
       limits.set(method, retryAfterSec);
     },

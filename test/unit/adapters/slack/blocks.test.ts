@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { approvalCard } from '../../../../adapters/slack/approval-card.js';
-import { codeBlocks, mention, replyBody } from '../../../../adapters/slack/blocks.js';
+import { codeBlocks, mention, ROTATE_ACTION, replyBody } from '../../../../adapters/slack/blocks.js';
 import { DiagnoseReport } from '../../../../bot/model/diagnosis.js';
-import type { ChangePreview } from '../../../../bot/model/reply.js';
+import { type ChangePreview, Reply } from '../../../../bot/model/reply.js';
 import type { AccessRequest } from '../../../../bot/model/request.js';
 
 const request = {
@@ -128,5 +128,36 @@ describe('Slack rendering', () => {
     expect(body).toContain('Cause: wrong endpoint IP/port');
     const error = replyBody({ kind: 'error', code: 'FORBIDDEN', message: 'only leads can approve requests' });
     expect(error.text).toContain('only leads can approve requests');
+  });
+
+  const reminder = (stage: 'due' | 'overdue' | 'revoking') =>
+    Reply.parse({
+      kind: 'key.reminder',
+      stage,
+      peer: 'u0bob-laptop',
+      hub: 'hub1',
+      owner: 'U0BOB',
+      keyCreatedAt: '2025-01-01T00:00:00.000Z',
+      overdueAt: '2025-04-01T00:00:00.000Z',
+      ...(stage === 'revoking' ? { revokeAt: '2025-04-08T00:00:00.000Z' } : {}),
+    });
+
+  it('renders a key reminder with its text and a Rotate now button carrying the peer name', () => {
+    for (const stage of ['due', 'overdue'] as const) {
+      const body = replyBody(reminder(stage));
+      expect(JSON.stringify(body.blocks[0])).toContain('/vpn rotate u0bob-laptop');
+      const actions = body.blocks.find((b) => b.type === 'actions');
+      expect(actions).toMatchObject({
+        elements: [
+          { type: 'button', action_id: ROTATE_ACTION, value: 'u0bob-laptop', text: { text: 'Rotate now' } },
+        ],
+      });
+    }
+  });
+
+  it('offers no rotate button once the overdue peer is being revoked', () => {
+    const body = replyBody(reminder('revoking'));
+    expect(body.blocks.some((b) => b.type === 'actions')).toBe(false);
+    expect(JSON.stringify(body.blocks)).not.toContain(ROTATE_ACTION);
   });
 });
