@@ -26,11 +26,7 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
     await h?.stop();
   });
 
-  const hub = () => {
-    const found = lab.get().hubs[0];
-    if (found === undefined) throw new Error('no hub');
-    return found;
-  };
+  const hub = () => lab.hub();
   const hubAddresses = async () =>
     parseDump((await hub().exec(['wg', 'show', 'wg0', 'dump'])).stdout).peers.flatMap((p) =>
       p.allowedIps.map(String),

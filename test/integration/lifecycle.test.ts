@@ -19,11 +19,7 @@ lab.describe('peer lifecycle on a lab hub', () => {
     await h?.stop();
   });
 
-  const hub = () => {
-    const found = lab.get().hubs[0];
-    if (found === undefined) throw new Error('no hub');
-    return found;
-  };
+  const hub = () => lab.hub();
   const hubPeers = async () => {
     const dump = await hub().exec(['wg', 'show', 'wg0', 'dump']);
     return parseDump(dump.stdout).peers;

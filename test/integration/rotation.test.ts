@@ -20,11 +20,7 @@ lab.describe('zero-downtime key rotation on a lab hub', () => {
     await h?.stop();
   });
 
-  const hub = () => {
-    const found = lab.get().hubs[0];
-    if (found === undefined) throw new Error('no hub');
-    return found;
-  };
+  const hub = () => lab.hub();
   const client = () => {
     const found = lab.get().clients[0];
     if (found === undefined) throw new Error('no client');

@@ -27,11 +27,7 @@ lab.describe('worker shutdown on SIGTERM', () => {
     await h?.stop();
   });
 
-  const hub = () => {
-    const found = lab.get().hubs[0];
-    if (found === undefined) throw new Error('no hub');
-    return found;
-  };
+  const hub = () => lab.hub();
   const livePeers = async () => parseDump((await hub().exec(['wg', 'show', 'wg0', 'dump'])).stdout).peers;
   const filePeers = async () => listPeers(parseWgConf(await hub().readFile('/etc/wireguard/wg0.conf')));
 

@@ -195,8 +195,8 @@ lab.describe('SSH transport on a lab hub', () => {
       exitCode: 3,
     });
     // sudo sets SUDO_USER for the command it runs: present only when the prefix was sent.
-    const probe = ['sh', '-c', 'echo "user=${SUDO_USER:-none}"'];
-    expect((await conn.exec(probe)).stdout).toBe('user=none\n');
+    const probe = ['sh', '-c', 'echo "user=$SUDO_USER"'];
+    expect((await conn.exec(probe)).stdout).toBe('user=\n');
     expect((await conn.exec(probe, { sudo: true })).stdout).toBe('user=root\n');
   });
 

@@ -17,11 +17,7 @@ lab.describe('time-bound access on a lab hub', () => {
     await h?.stop();
   });
 
-  const hub = () => {
-    const found = lab.get().hubs[0];
-    if (found === undefined) throw new Error('no hub');
-    return found;
-  };
+  const hub = () => lab.hub();
   const liveKeys = async () =>
     parseDump((await hub().exec(['wg', 'show', 'wg0', 'dump'])).stdout).peers.map(
       (p) => p.publicKey as string,

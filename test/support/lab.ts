@@ -4,7 +4,10 @@
  * skipped visibly, the reason in the suite name and on stderr. Under CI=true that case already
  * failed the run in global setup.
  */
+
 import { afterAll, beforeAll, describe, inject } from 'vitest';
+import type { LabClient } from '../../lab/client.js';
+import type { LabHub } from '../../lab/hub.js';
 import { type Lab, type LabOptions, startLab } from '../../lab/lab.js';
 
 /** A file's lab, available once beforeAll has run. */
@@ -14,6 +17,10 @@ export interface LabAccess {
   readonly skipReason: string;
   /** The running lab. Throws when called outside tests or when the lab is unavailable. */
   get(): Lab;
+  /** The lab's hub `index` (default the first); throws when there is none. */
+  hub(index?: number): LabHub;
+  /** The lab's client `index` (default the first); throws when there is none. */
+  client(index?: number): LabClient;
   /** `describe`, skipped (with the reason in its name) when the lab is unavailable. */
   describe(name: string, body: () => void): void;
 }
@@ -39,6 +46,16 @@ export function useLab(options: LabOptions): LabAccess {
   return {
     available,
     skipReason,
+    hub(index = 0) {
+      const found = this.get().hubs[index];
+      if (found === undefined) throw new Error(`the lab has no hub ${index}`);
+      return found;
+    },
+    client(index = 0) {
+      const found = this.get().clients[index];
+      if (found === undefined) throw new Error(`the lab has no client ${index}`);
+      return found;
+    },
     get() {
       if (lab === undefined) {
         throw new Error(

@@ -73,6 +73,9 @@ interface Link {
   endReason: DisconnectReason;
 }
 
+/** How often a refused channel open is retried (50 ms, 100 ms, …) before the command fails. */
+const CHANNEL_OPEN_RETRIES = 5;
+
 /**
  * The SSH transport of one hub. Key authentication only (`privateKeyPath`; no password, keyboard
  * or agent), host key checked by {@link HostKeyVerifier}. A command that times out keeps its sshd
@@ -204,9 +207,25 @@ export class HubConnection {
         settle(() => reject(new TunnelgateError('SSH_TIMEOUT', message, { hub: this.hub.name })));
       }, timeoutMs);
 
+      let attempt = 0;
+      const open = () => {
+        try {
+          link.client.exec(line, onChannel);
+        } catch (err) {
+          settle(() => reject(this.channelError(`cannot open a channel: ${(err as Error).message}`)));
+        }
+      };
       const onChannel = (err: Error | undefined, opened: ClientChannel) => {
-        if (err !== undefined)
+        if (err !== undefined) {
+          // sshd may still count a session the client already saw close against MaxSessions
+          // (seen under load); a refused open is retried briefly before the command fails.
+          if (!settled && attempt < CHANNEL_OPEN_RETRIES && /open failure/i.test(err.message)) {
+            attempt += 1;
+            setTimeout(open, 50 * attempt);
+            return;
+          }
           return settle(() => reject(this.channelError(`cannot open a channel: ${err.message}`)));
+        }
         if (settled) return opened.close();
         channel = opened;
         const stdout: Buffer[] = [];
@@ -230,11 +249,7 @@ export class HubConnection {
         );
         opened.end(options.input);
       };
-      try {
-        link.client.exec(line, onChannel);
-      } catch (err) {
-        settle(() => reject(this.channelError(`cannot open a channel: ${(err as Error).message}`)));
-      }
+      open();
     });
   }
 
