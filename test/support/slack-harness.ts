@@ -2,6 +2,8 @@
  * A real Tunnelgate with the real Slack adapter (Bolt in HTTP mode) against a lab, the suite's
  * Redis and the local Slack stand-in. Tests send signed requests to `/slack/events` exactly as
  * Slack does: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` with the signing secret.
+ * With `socketMode`, Bolt runs in Socket Mode instead (app-level token, no signing secret) and
+ * tests send the same payloads as envelopes over the stand-in's WebSocket.
  */
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { type SlackStandin, startSlackStandin } from './slack-standin.js';
 
 export const SIGNING_SECRET = 'standin-signing-secret';
 export const APPROVALS_CHANNEL = 'C0APPROVALS';
+export const APP_TOKEN = 'xapp-1-A0TUNNELGATE-standin';
 
 export interface SignedOptions {
   /** Unix seconds for X-Slack-Request-Timestamp (default now). */
@@ -60,6 +63,16 @@ export interface SlackHarness {
     ts: string,
     channel?: string,
   ): Promise<SlackReply & { responseUrl: string }>;
+  /** Socket Mode: sends `/vpn <text>` as `user` in a `slash_commands` envelope. */
+  socketCommand(user: string, text: string): { envelopeId: string; responseUrl: string };
+  /** Socket Mode: {@link SlackHarness.click}, in an `interactive` envelope. */
+  socketClick(
+    user: string,
+    actionId: string,
+    value: string,
+    ts: string,
+    channel?: string,
+  ): { envelopeId: string; responseUrl: string };
   /** Submits the deny modal (`view_submission`) as `user`. */
   submitModal(
     user: string,
@@ -73,12 +86,12 @@ export interface SlackHarness {
 export async function startSlackHarness(
   lab: Lab,
   name: string,
-  options: Partial<LabConfigOptions> & { approvalsChannel?: boolean } = {},
+  options: Partial<LabConfigOptions> & { approvalsChannel?: boolean; socketMode?: boolean } = {},
 ): Promise<SlackHarness> {
   const fresh = freshPrefix(name);
   const dataDir = mkdtempSync(join(tmpdir(), 'tg-slack-'));
   const standin = await startSlackStandin();
-  const { approvalsChannel = true, ...overrides } = options;
+  const { approvalsChannel = true, socketMode = false, ...overrides } = options;
   const config = labConfig(lab, {
     redisUrl: redisUrl(),
     prefix: fresh.prefix,
@@ -89,7 +102,7 @@ export async function startSlackHarness(
     ...overrides,
   });
   config.slack = SlackConfig.parse({
-    signingSecret: SIGNING_SECRET,
+    ...(socketMode ? { appToken: APP_TOKEN } : { signingSecret: SIGNING_SECRET }),
     botToken: 'xoxb-standin',
     apiUrl: standin.apiUrl,
     ...(approvalsChannel ? { approvalsChannel: APPROVALS_CHANNEL } : {}),
@@ -111,7 +124,7 @@ export async function startSlackHarness(
   });
   const runtime = await startRuntime({ config, logger, worker: true, outlet: adapter.outlet });
   const { port } = await adapter.start(runtime.bot);
-  const events = `http://127.0.0.1:${port}/slack/events`;
+  const events = `http://127.0.0.1:${port ?? 0}/slack/events`;
 
   const sign = (body: string, opts: SignedOptions = {}) => {
     const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
@@ -119,6 +132,7 @@ export async function startSlackHarness(
     return { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': `v0=${hmac.digest('hex')}` };
   };
   const send = async (body: string, contentType: string, headers: Record<string, string>) => {
+    if (port === undefined) throw new Error('the adapter runs in Socket Mode: use socketCommand/socketClick');
     const response = await fetch(events, {
       method: 'POST',
       headers: { 'content-type': contentType, ...headers },
@@ -127,9 +141,9 @@ export async function startSlackHarness(
     return { status: response.status, body: await response.text() };
   };
   const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-  const commandBody = (user: string, text: string) => {
+  const commandFields = (user: string, text: string) => {
     const responseUrl = standin.responseUrl();
-    const body = form({
+    const fields = {
       token: 'deprecated',
       team_id: 'T0STANDIN',
       team_domain: 'standin',
@@ -143,10 +157,42 @@ export async function startSlackHarness(
       is_enterprise_install: 'false',
       response_url: responseUrl,
       trigger_id: `${Date.now()}.1.abc`,
-    });
-    return { body, responseUrl };
+    };
+    return { fields, responseUrl };
+  };
+  const commandBody = (user: string, text: string) => {
+    const { fields, responseUrl } = commandFields(user, text);
+    return { body: form(fields), responseUrl };
   };
   const payload = (json: unknown) => form({ payload: JSON.stringify(json) });
+  const clickPayload = (user: string, actionId: string, value: string, ts: string, channel: string) => {
+    const responseUrl = standin.responseUrl();
+    const json = {
+      type: 'block_actions',
+      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0STANDIN' },
+      api_app_id: 'A0TUNNELGATE',
+      token: 'deprecated',
+      container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false },
+      trigger_id: `${Date.now()}.2.def`,
+      team: { id: 'T0STANDIN', domain: 'standin' },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: channel, name: channel === APPROVALS_CHANNEL ? 'vpn-approvals' : 'directmessage' },
+      message: { type: 'message', ts, text: 'VPN request', bot_id: 'B0BOT' },
+      response_url: responseUrl,
+      actions: [
+        {
+          type: 'button',
+          action_id: actionId,
+          block_id: `tunnelgate_block_${value}`,
+          value,
+          text: { type: 'plain_text', text: 'Button' },
+          action_ts: `${Date.now() / 1000}`,
+        },
+      ],
+    };
+    return { json, responseUrl };
+  };
 
   return {
     config,
@@ -164,33 +210,18 @@ export async function startSlackHarness(
       return { ...reply, responseUrl };
     },
     async click(user, actionId, value, ts, channel = APPROVALS_CHANNEL) {
-      const responseUrl = standin.responseUrl();
-      const body = payload({
-        type: 'block_actions',
-        user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0STANDIN' },
-        api_app_id: 'A0TUNNELGATE',
-        token: 'deprecated',
-        container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false },
-        trigger_id: `${Date.now()}.2.def`,
-        team: { id: 'T0STANDIN', domain: 'standin' },
-        enterprise: null,
-        is_enterprise_install: false,
-        channel: { id: channel, name: channel === APPROVALS_CHANNEL ? 'vpn-approvals' : 'directmessage' },
-        message: { type: 'message', ts, text: 'VPN request', bot_id: 'B0BOT' },
-        response_url: responseUrl,
-        actions: [
-          {
-            type: 'button',
-            action_id: actionId,
-            block_id: `tunnelgate_block_${value}`,
-            value,
-            text: { type: 'plain_text', text: 'Button' },
-            action_ts: `${Date.now() / 1000}`,
-          },
-        ],
-      });
+      const { json, responseUrl } = clickPayload(user, actionId, value, ts, channel);
+      const body = payload(json);
       const reply = await send(body, 'application/x-www-form-urlencoded', sign(body));
       return { ...reply, responseUrl };
+    },
+    socketCommand(user, text) {
+      const { fields, responseUrl } = commandFields(user, text);
+      return { envelopeId: standin.envelope('slash_commands', fields), responseUrl };
+    },
+    socketClick(user, actionId, value, ts, channel = APPROVALS_CHANNEL) {
+      const { json, responseUrl } = clickPayload(user, actionId, value, ts, channel);
+      return { envelopeId: standin.envelope('interactive', json), responseUrl };
     },
     async submitModal(user, callbackId, privateMetadata, values) {
       const body = payload({

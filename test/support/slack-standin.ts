@@ -4,20 +4,32 @@
  * external upload URL that files.getUploadURLExternal hands out, and `response_url` endpoints.
  * `users.info` knows the users given to {@link SlackStandin.addUser} (others: `user_not_found`,
  * as Slack answers for an unknown id). It records every call, and can be told to answer one call of a method with 429 + Retry-After.
+ *
+ * Socket Mode: `apps.connections.open` (called with the app-level token) answers a `ws://` URL on
+ * the stand-in; a client connecting there gets `{"type":"hello",…}`, then whatever envelopes
+ * {@link SlackStandin.envelope} sends, and each acknowledgement it sends back
+ * (`{"envelope_id", "payload"?}`) is recorded as an `ack` call.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 /** One recorded Web API call, upload or response_url post. */
 export interface StandinCall {
-  /** The Web API method (`chat.postMessage`), `upload`, or `response`. */
+  /** The Web API method (`chat.postMessage`), `upload`, `response`, or `ack` (Socket Mode). */
   method: string;
-  /** Parameters as received (form fields; JSON-encoded fields like `blocks` left as strings). */
+  /**
+   * Parameters as received (form fields; JSON-encoded fields like `blocks` left as strings); for
+   * `ack`, the acknowledgement's JSON.
+   */
   params: Record<string, unknown>;
-  /** For `upload`: the uploaded bytes; for `response`: the URL's id. */
+  /** For `upload`: the uploaded bytes; for `response`: the URL's id; for `ack`: the envelope id. */
   bytes?: Buffer;
   target?: string;
+  /** The Web API call's `Authorization` header (whose token it used). */
+  authorization?: string;
   /** True when this call was answered 429. */
   rateLimited?: boolean;
 }
@@ -34,10 +46,19 @@ export interface SlackStandin {
   addUser(id: string, displayName: string, realName?: string): void;
   /** Answers the next call of `method` with 429 and `Retry-After: retryAfterSec`. */
   rateLimitOnce(method: string, retryAfterSec: number): void;
+  /**
+   * Sends a Socket Mode envelope of `type` carrying `payload` to every connected Socket Mode client;
+   * returns its envelope id (its acknowledgement is recorded as an `ack` call with that target).
+   * Throws when no client is connected.
+   */
+  envelope(type: SocketEnvelopeType, payload: Record<string, unknown>): string;
   /** Waits until a call matches (or fails after `ms`). */
   waitFor(predicate: (call: StandinCall) => boolean, ms?: number): Promise<StandinCall>;
   close(): Promise<void>;
 }
+
+/** The envelope types Slack sends over a Socket Mode connection. */
+export type SocketEnvelopeType = 'slash_commands' | 'interactive';
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -137,6 +158,8 @@ export async function startSlackStandin(): Promise<SlackStandin> {
         return { ok: true, view: { id: `V${seq}`, type: 'modal' } };
       case 'files.getUploadURLExternal':
         return { ok: true, upload_url: `${base}upload/F${seq}`, file_id: `F${seq}` };
+      case 'apps.connections.open':
+        return { ok: true, url: `${base.replace(/^http/, 'ws')}link/?ticket=${randomUUID()}` };
       case 'files.completeUploadExternal': {
         const files = JSON.parse(String(params.files ?? '[]')) as Array<{ id: string; title?: string }>;
         return {
@@ -167,7 +190,8 @@ export async function startSlackStandin(): Promise<SlackStandin> {
           json(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfter) });
           return;
         }
-        record({ method, params });
+        const authorization = req.headers.authorization;
+        record(authorization === undefined ? { method, params } : { method, params, authorization });
         json(200, answer(method, params));
         return;
       }
@@ -193,6 +217,24 @@ export async function startSlackStandin(): Promise<SlackStandin> {
       res.end(err.message);
     });
   });
+  const sockets = new Set<WebSocket>();
+  const wss = new WebSocketServer({ server, path: '/link/' });
+  wss.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('message', (data) => {
+      const ack = JSON.parse(String(data)) as Record<string, unknown>;
+      record({ method: 'ack', params: ack, target: String(ack.envelope_id) });
+    });
+    socket.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: sockets.size,
+        debug_info: { host: 'standin', approximate_connection_time: 18060 },
+        connection_info: { app_id: 'A0TUNNELGATE' },
+      }),
+    );
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}/`;
@@ -208,6 +250,19 @@ export async function startSlackStandin(): Promise<SlackStandin> {
     },
     rateLimitOnce: (method, retryAfterSec) => {
       limits.set(method, retryAfterSec);
+    },
+    envelope: (type, payload) => {
+      if (sockets.size === 0) throw new Error('no Socket Mode client is connected');
+      const envelopeId = randomUUID();
+      const message = JSON.stringify({
+        envelope_id: envelopeId,
+        type,
+        payload,
+        // Slack takes a response in the ack of a slash command or a modal submission only.
+        accepts_response_payload: type === 'slash_commands' || payload.type === 'view_submission',
+      });
+      for (const socket of sockets) socket.send(message);
+      return envelopeId;
     },
     async waitFor(predicate, ms = 45_000) {
       const deadline = Date.now() + ms;
@@ -230,6 +285,8 @@ export async function startSlackStandin(): Promise<SlackStandin> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.terminate();
+        wss.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
