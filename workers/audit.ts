@@ -2,15 +2,14 @@
  * The audit task: the same one-script read as diagnose, without active probes, judged by the
  * hardening checks in runbooks/hardening.ts. Fixable findings are stored for `/vpn fix`.
  */
-import { errorReply } from '../bot/error-reply.js';
 import type { AuditReport } from '../bot/model/diagnosis.js';
 import { FindingStore } from '../bot/store/findings.js';
-import { toTunnelgateError } from '../core/errors.js';
 import { parseFacts, type ReadPlan, readSteps } from '../runbooks/facts.js';
 import { runAudit } from '../runbooks/hardening.js';
 import { knownPeers } from '../runbooks/known-peers.js';
 import { hubConfig, type WorkerContext } from './context.js';
 import type { TaskJob } from './jobs.js';
+import { deliverReport } from './report-delivery.js';
 import { runScript } from './ssh/remote-script.js';
 
 type AuditJob = Extract<TaskJob, { kind: 'audit' }>;
@@ -29,8 +28,7 @@ export async function buildAudit(ctx: WorkerContext, hubName: string): Promise<A
 
 /** Runs an audit job and delivers the report (or the error) as the job's final message. */
 export async function audit(ctx: WorkerContext, job: AuditJob, jobId?: string): Promise<AuditReport | null> {
-  const to = { type: 'user' as const, id: job.to };
-  try {
+  return deliverReport(ctx, { hub: job.hub, to: job.to, what: 'audit' }, jobId, async () => {
     const report = await buildAudit(ctx, job.hub);
     await new FindingStore(ctx.redis, ctx.config.redis.prefix).saveFixable(
       job.hub,
@@ -38,18 +36,6 @@ export async function audit(ctx: WorkerContext, job: AuditJob, jobId?: string): 
       report.findings,
       ctx.clock(),
     );
-    await ctx.notify(
-      [{ to, private: true, reply: { kind: 'audit.report', report }, jobId, final: true }],
-      jobId,
-    );
-    return report;
-  } catch (err) {
-    const error = toTunnelgateError(err);
-    ctx.logger.warn(
-      { hub: job.hub, code: error.code, stderr: error.stderrTail },
-      `audit failed: ${error.message}`,
-    );
-    await ctx.notify([{ to, private: true, reply: errorReply(error), jobId, final: true }], jobId);
-    return null;
-  }
+    return { report, reply: { kind: 'audit.report', report } };
+  });
 }

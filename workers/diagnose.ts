@@ -3,16 +3,16 @@
  * don't-fragment probe toward the peer), runs the playbook over it, stores the fixable findings
  * for `/vpn fix`, and sends the report to whoever asked. Read-only: nothing it runs changes the hub.
  */
-import { errorReply } from '../bot/error-reply.js';
 import type { DiagnoseReport } from '../bot/model/diagnosis.js';
 import { FindingStore } from '../bot/store/findings.js';
-import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
+import { TunnelgateError } from '../core/errors.js';
 import { PeerName } from '../core/ids.js';
 import { parseFacts, type ReadPlan, readSteps } from '../runbooks/facts.js';
 import { knownPeers } from '../runbooks/known-peers.js';
 import { type PlaybookTarget, runPlaybook } from '../runbooks/playbook.js';
 import { hubConfig, type WorkerContext } from './context.js';
 import type { TaskJob } from './jobs.js';
+import { deliverReport } from './report-delivery.js';
 import { runScript } from './ssh/remote-script.js';
 
 type DiagnoseJob = Extract<TaskJob, { kind: 'diagnose' }>;
@@ -58,8 +58,7 @@ export async function diagnose(
   job: DiagnoseJob,
   jobId?: string,
 ): Promise<DiagnoseReport | null> {
-  const to = { type: 'user' as const, id: job.to };
-  try {
+  return deliverReport(ctx, { hub: job.hub, to: job.to, what: 'diagnose' }, jobId, async () => {
     const report = await buildDiagnosis(ctx, job.hub, job.peer);
     const findings = report.steps.flatMap((s) => s.findings);
     await new FindingStore(ctx.redis, ctx.config.redis.prefix).saveFixable(
@@ -69,18 +68,6 @@ export async function diagnose(
       ctx.clock(),
       job.peer,
     );
-    await ctx.notify(
-      [{ to, private: true, reply: { kind: 'diagnose.report', report }, jobId, final: true }],
-      jobId,
-    );
-    return report;
-  } catch (err) {
-    const error = toTunnelgateError(err);
-    ctx.logger.warn(
-      { hub: job.hub, code: error.code, stderr: error.stderrTail },
-      `diagnose failed: ${error.message}`,
-    );
-    await ctx.notify([{ to, private: true, reply: errorReply(error), jobId, final: true }], jobId);
-    return null;
-  }
+    return { report, reply: { kind: 'diagnose.report', report } };
+  });
 }
