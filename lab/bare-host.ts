@@ -8,8 +8,9 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LabHost, runChecked, WG_USERSPACE_ENV } from './host.js';
+import { type LabHost, WG_USERSPACE_ENV } from './host.js';
 import { type HubSpec, LabHub, startSshd } from './hub.js';
+import { generateSshKey } from './sshd.js';
 
 /** The directories each bare host gets its own overlay of. */
 const PRIVATE_TREES = ['/etc', '/var', '/usr/local'];
@@ -99,19 +100,7 @@ export async function startBareHost(host: LabHost, spec: HubSpec): Promise<LabBa
   await host.execChecked(['mount', '--bind', join(dir, 'wireguard'), '/etc/wireguard']);
 
   const keyPath = join(dir, 'ssh_host_ed25519_key');
-  await runChecked([
-    'ssh-keygen',
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-C',
-    `${host.name}@tunnelgate-lab`,
-    '-f',
-    keyPath,
-  ]);
-  const hostPublicKey = (await readFile(`${keyPath}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
+  const hostPublicKey = await generateSshKey(keyPath, `${host.name}@tunnelgate-lab`);
   await host.writeFile('/etc/ssh/ssh_host_ed25519_key', await readFile(keyPath, 'utf8'), 0o600);
   await host.writeFile('/etc/ssh/ssh_host_ed25519_key.pub', `${hostPublicKey}\n`, 0o644);
   await host.writeFile('/etc/ssh/sshd_config', bareSshdConfig(host.address), 0o644);

@@ -14,12 +14,11 @@ import {
   type ExecResult,
   generateWgKeyPair,
   type LabHost,
-  runChecked,
   WG_USERSPACE_ENV,
   waitFor,
 } from './host.js';
 import { renderHubRuleset } from './nftables.js';
-import { renderSshdConfig, sshdArgv, sshdTestArgv } from './sshd.js';
+import { generateSshKey, renderSshdConfig, sshdArgv, sshdTestArgv } from './sshd.js';
 
 /** WireGuard's listen port on every lab hub. */
 export const HUB_WG_PORT = 51820;
@@ -172,22 +171,10 @@ export async function startSshd(host: LabHost, configPath: string): Promise<void
 export async function startHub(host: LabHost, spec: HubSpec): Promise<LabHub> {
   const dir = host.spec.dir;
   const hostKeyPath = join(dir, 'ssh_host_ed25519_key');
-  const [, wgKeys] = await Promise.all([
-    runChecked([
-      'ssh-keygen',
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      `${host.name}@tunnelgate-lab`,
-      '-f',
-      hostKeyPath,
-    ]),
+  const [hostPublicKey, wgKeys] = await Promise.all([
+    generateSshKey(hostKeyPath, `${host.name}@tunnelgate-lab`),
     generateWgKeyPair(),
   ]);
-  const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
 
   const authorizedKeysPath = join(dir, 'authorized_keys');
   const sshdConfigPath = join(dir, 'sshd_config');

@@ -18,7 +18,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TunnelgateError, tail } from '../core/errors.js';
 import { type LabBareHost, startBareHost } from './bare-host.js';
@@ -44,6 +44,7 @@ import {
 import { LabClient } from './client.js';
 import { createHost, type HostSpec, runChecked } from './host.js';
 import { type LabHub, startHub } from './hub.js';
+import { generateSshKey } from './sshd.js';
 
 /** How many hubs and clients to start. */
 export interface LabOptions {
@@ -190,24 +191,6 @@ async function createBridge(name: string, operatorAddress: string, slot: number)
   });
 }
 
-/** Creates the operator's key pair; returns the public key line (`ssh-ed25519 AAAA…`). */
-async function createOperatorKey(path: string): Promise<string> {
-  await runChecked([
-    'ssh-keygen',
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-C',
-    'tunnelgate-lab-operator',
-    '-f',
-    path,
-  ]);
-  chmodSync(path, 0o600);
-  return (await readFile(`${path}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
-}
-
 /**
  * Like Promise.all, but settles every promise before throwing the first failure, so nothing is
  * still being created while the caller tears the lab down.
@@ -234,7 +217,7 @@ async function build(record: LabRecord, slot: number, options: LabOptions): Prom
     prefixLength: PREFIX_LENGTH,
     dir: join(dir, host.name),
   }));
-  const operatorKey = createOperatorKey(operatorKeyPath);
+  const operatorKey = generateSshKey(operatorKeyPath, 'tunnelgate-lab-operator');
   await allSettled<unknown>([operatorKey, createBridge(record.bridge, operatorAddress, slot)]);
   const hubSpec = { operatorAddress, operatorPublicKey: await operatorKey, operatorKeyPath, knownHostsPath };
   const starting = {

@@ -2,7 +2,9 @@
  * A hub's own sshd: a config that only admits the operator's key as root, and the argv to check
  * and run it. Pure functions, so the demo and other tooling can start the same sshd.
  */
+import { chmod, readFile } from 'node:fs/promises';
 import { TunnelgateError } from '../core/errors.js';
+import { runChecked } from './host.js';
 
 /** Where the config points; every path is absolute and private to one host. */
 export interface SshdOptions {
@@ -64,4 +66,14 @@ export function sshdTestArgv(configPath: string): string[] {
 /** argv that runs sshd in the foreground, logging to stderr. */
 export function sshdArgv(configPath: string): string[] {
   return [SSHD_PATH, '-D', '-e', '-f', configPath];
+}
+
+/**
+ * Creates an ed25519 key pair at `path` (no passphrase, private key mode 600) and returns the
+ * public key line without its comment (`ssh-ed25519 AAAA…`). Throws LAB_UNAVAILABLE on failure.
+ */
+export async function generateSshKey(path: string, comment: string): Promise<string> {
+  await runChecked(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+  await chmod(path, 0o600);
+  return (await readFile(`${path}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
 }
