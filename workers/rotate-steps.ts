@@ -85,7 +85,6 @@ export function stageSteps(hub: HubConfig, newPublicKey: string, section: string
     { name: 'wg-stage', argv: ['wg', 'set', hub.interface, 'peer', newPublicKey] },
     programStep('persist', PERSIST, [hub.configPath, newPublicKey], { input: section }),
     check(hub, 'check-new', newPublicKey),
-    { name: 'hub-key', argv: ['wg', 'show', hub.interface, 'public-key'] },
   ];
 }
 

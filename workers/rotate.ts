@@ -164,7 +164,7 @@ async function stage(
     ...rotation,
     state: 'staged',
     deadline: rotation.deadline ?? new Date(now.getTime() + ctx.config.policy.rotationWindow).toISOString(),
-    hubPublicKey: (results['hub-key']?.stdout ?? '').trim(),
+    hubPublicKey: check.hubPublicKey ?? '',
   };
   // Tell the owner before recording the step: a crash in between re-stages and re-sends, rather
   // than leaving a staged key whose config never went out.
