@@ -11,7 +11,7 @@ import type { HubConfig } from '../config/schema.js';
 import { TunnelgateError } from '../core/errors.js';
 import { formatAddress, parseCidr, tryParseAddress, tryParseCidr } from '../wg/cidr.js';
 import { hubAddress } from '../workers/context.js';
-import { HUB_PROGRAM_DIR, type HubProgram, WG_PATH } from '../workers/hub-programs.js';
+import { HUB_PROGRAM_DIR, type HubProgram } from '../workers/hub-programs.js';
 import { renderRuleset } from './nftables.js';
 
 /** The bot's Unix user on a bootstrapped hub. */
@@ -115,12 +115,12 @@ export function renderWgConf(hub: HubConfig, keyPath: string): string {
   ].join('\n');
 }
 
-/** sudoers: the bot's user may run `wg` and the installed hub programs as root, nothing else. */
+/** sudoers: the bot's user may run the installed hub programs as root, nothing else (not even `wg`). */
 export function renderSudoers(): string {
   return [
-    '# Written by `tunnelgate hub bootstrap`: the bot may run wg and its own programs as root, nothing else.',
+    '# Written by `tunnelgate hub bootstrap`: the bot may run its own programs as root, nothing else.',
     `Defaults:${BOT_USER} !requiretty`,
-    `${BOT_USER} ALL=(root) NOPASSWD: ${WG_PATH}, ${HUB_PROGRAM_DIR}/*`,
+    `${BOT_USER} ALL=(root) NOPASSWD: ${HUB_PROGRAM_DIR}/*`,
     '',
   ].join('\n');
 }
@@ -154,8 +154,9 @@ const WORD = '[A-Za-z0-9_][A-Za-z0-9_.:,=+@-]*';
 
 /**
  * The guard every installed program starts with. It runs as root for an unprivileged caller, so
- * before the program sees them: each argument must be the hub's interface, its config file, a
- * WireGuard key or address list (with `/`) that names no existing path, or a plain word; stdin
+ * before the program sees them: each argument must be the hub's interface, its config file, the
+ * config file's directory or a file directly in it that is no symlink, a WireGuard key or address
+ * list (with `/`) that names no existing path, or a plain word; stdin
  * is checked line by line when the program declares what it reads, else closed. It then runs in
  * an empty root-owned directory.
  */
@@ -167,6 +168,13 @@ for tg_arg in "$@"; do
   case $tg_arg in
   "$tg_interface" | "$tg_config") continue ;;
   *"$tg_nl"*) tg_refuse 'an argument with a line break' ;;
+  "$tg_confdir") continue ;;
+  "$tg_confdir"/*)
+    case \${tg_arg#"$tg_confdir"/} in
+    */* | . | .. | '') tg_refuse "argument $tg_arg" ;;
+    esac
+    [ ! -L "$tg_arg" ] || tg_refuse "argument $tg_arg is a symlink"
+    ;;
   */*)
     printf '%s\\n' "$tg_arg" | grep -Eqx '${KEY}|${ADDRESSES}' || tg_refuse "argument $tg_arg"
     case $tg_arg in
@@ -202,6 +210,7 @@ export function renderProgramFile(program: HubProgram, hub: HubConfig): string {
     '# It runs as root through sudo; the guard below checks its arguments and input first.',
     `tg_interface=${shWord(hub.interface)}`,
     `tg_config=${shWord(hub.configPath)}`,
+    `tg_confdir=${shWord(dirname(hub.configPath))}`,
     `tg_input=${shWord(program.inputLine ?? '')}`,
     GUARD,
     program.text,

@@ -7,13 +7,22 @@
  */
 import { z } from 'zod';
 import { contains, tryParseCidr } from '../wg/cidr.js';
+import { programStep, registerHubProgram } from '../workers/hub-programs.js';
 import type { Step } from '../workers/ssh/remote-script.js';
+
+/** The ruleset as JSON (`$1` = json) or as text with handles (`$1` = text); reading it needs root. */
+export const RULESET_SH = `case $1 in
+json) exec nft -j list ruleset ;;
+text) exec nft -a list ruleset ;;
+*) echo "usage: tunnelgate-ruleset json|text" >&2; exit 64 ;;
+esac`;
+const RULESET = registerHubProgram('tunnelgate-ruleset', RULESET_SH);
 
 /** Read-only steps: the ruleset as JSON and as text with handles. */
 export function firewallSteps(): Step[] {
   return [
-    { name: 'nft-json', argv: ['nft', '-j', 'list', 'ruleset'], allowFail: true },
-    { name: 'nft-text', argv: ['nft', '-a', 'list', 'ruleset'], allowFail: true },
+    programStep('nft-json', RULESET, ['json'], { allowFail: true }),
+    programStep('nft-text', RULESET, ['text'], { allowFail: true }),
   ];
 }
 

@@ -1,9 +1,14 @@
 /** Listening sockets (`ss -H -ltunp`): is WireGuard listening, and what else is? */
+import { programStep, registerHubProgram } from '../workers/hub-programs.js';
 import type { Step } from '../workers/ssh/remote-script.js';
+
+/** `ss -H -ltunp`; a program because only root sees every listener's process. */
+export const LISTENERS_SH = 'exec ss -H -ltunp';
+const LISTENERS = registerHubProgram('tunnelgate-listeners', LISTENERS_SH);
 
 /** Read-only step: TCP and UDP listeners with their processes. */
 export function listenersStep(): Step {
-  return { name: 'ss', argv: ['ss', '-H', '-ltunp'], allowFail: true };
+  return programStep('ss', LISTENERS, [], { allowFail: true });
 }
 
 /** One listening socket. */

@@ -26,20 +26,35 @@ nft add rule ip nat postrouting oifname "$1" ip saddr "$2" masquerade
 echo added`;
 const MASQUERADE = registerHubProgram('tunnelgate-masquerade', ADD_MASQUERADE_SH);
 
-/** The steps that apply an action. Throws INPUT_INVALID for a path outside the config directory. */
+/** Turns IPv4 forwarding on in the running kernel. */
+export const ENABLE_FORWARDING_SH = 'exec sysctl -w net.ipv4.ip_forward=1';
+const FORWARDING = registerHubProgram('tunnelgate-forwarding', ENABLE_FORWARDING_SH);
+
+/** `chmod 600` the regular files given (a symlink or anything else is refused, nothing changed). */
+export const CHMOD_PRIVATE_SH = `set -eu
+for f in "$@"; do
+  if [ -L "$f" ] || [ ! -f "$f" ]; then echo "tunnelgate: not a regular file: $f" >&2; exit 64; fi
+done
+exec chmod 600 -- "$@"`;
+const CHMOD_PRIVATE = registerHubProgram('tunnelgate-chmod-private', CHMOD_PRIVATE_SH);
+
+/** The steps that apply an action. Throws INPUT_INVALID for a path not directly in the config directory. */
 export function fixSteps(hub: HubConfig, action: FixAction): Step[] {
   switch (action.type) {
     case 'enable-forwarding':
-      return [{ name: 'forwarding', argv: ['sysctl', '-w', 'net.ipv4.ip_forward=1'] }];
+      return [programStep('forwarding', FORWARDING, [])];
     case 'add-masquerade':
       return [programStep('masquerade', MASQUERADE, [action.egressInterface, action.subnet])];
     case 'chmod-600': {
       const dir = hub.configPath.slice(0, hub.configPath.lastIndexOf('/') + 1);
-      const outside = action.paths.filter((p) => !p.startsWith(dir) || p.includes('/../'));
+      const outside = action.paths.filter((p) => {
+        const name = p.slice(dir.length);
+        return !p.startsWith(dir) || name.includes('/') || name === '' || name === '.' || name === '..';
+      });
       if (outside.length > 0) {
         throw new TgError('INPUT_INVALID', `refusing to chmod outside ${dir}: ${outside.join(', ')}`);
       }
-      return [{ name: 'chmod', argv: ['chmod', '600', '--', ...action.paths] }];
+      return [programStep('chmod', CHMOD_PRIVATE, action.paths)];
     }
     default: {
       const unreachable: never = action;

@@ -3,7 +3,9 @@
  * `sh -c TEXT NAME args…`. On a hub prepared by `tunnelgate hub bootstrap`, every registered
  * program is also installed as the root-owned file `/usr/local/lib/tunnelgate/NAME`, so with
  * `hub.sudo` the step runs as `sudo -n /usr/local/lib/tunnelgate/NAME args…` and the sudoers
- * entry names that directory instead of `sh` (which would be all of root).
+ * entry names that directory and nothing else (not `sh`, which would be all of root, nor `wg`,
+ * which would let the bot's user rewrite any interface). Anything that needs root is therefore a
+ * registered program; a plain argv step is for commands an unprivileged user may run.
  *
  * Register a program at module load (a top-level {@link registerHubProgram} call) in a module the
  * bootstrap imports (`hub/bootstrap.ts` imports `workers/hub-steps.ts`); a program registered
@@ -14,9 +16,6 @@ import type { Step } from './ssh/remote-script.js';
 
 /** Where bootstrapped hubs keep the registered programs, one file per name. */
 export const HUB_PROGRAM_DIR = '/usr/local/lib/tunnelgate';
-
-/** The `wg` binary sudoers names; the sudo-mode rewrite calls it by this path. */
-export const WG_PATH = '/usr/bin/wg';
 
 /** A program name: `tunnelgate-` and lower-case words, safe as a file name. */
 const PROGRAM_NAME = /^tunnelgate-[a-z0-9][a-z0-9-]{0,40}$/;
@@ -79,9 +78,9 @@ export function programStep(
 }
 
 /**
- * The argv a step runs under sudo: a registered `sh -c TEXT NAME args…` becomes
- * `sudo -n /usr/local/lib/tunnelgate/NAME args…`, `wg …` becomes `sudo -n /usr/bin/wg …`, and
- * anything else keeps its argv behind `sudo -n` (a least-privilege sudoers entry refuses it).
+ * The argv a step runs on a least-privilege hub: a registered `sh -c TEXT NAME args…` becomes
+ * `sudo -n /usr/local/lib/tunnelgate/NAME args…`; anything else runs as it is, as the hub user
+ * (an unregistered or altered program text included, so it never gets root).
  */
 export function sudoArgv(argv: readonly string[]): string[] {
   const [file, flag, text, name, ...args] = argv;
@@ -89,6 +88,5 @@ export function sudoArgv(argv: readonly string[]): string[] {
     if (registeredProgram(name, text) !== undefined)
       return ['sudo', '-n', `${HUB_PROGRAM_DIR}/${name}`, ...args];
   }
-  if (file === 'wg') return ['sudo', '-n', WG_PATH, ...argv.slice(1)];
-  return ['sudo', '-n', ...argv];
+  return [...argv];
 }

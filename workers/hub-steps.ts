@@ -115,16 +115,39 @@ export function parsePeerCheck(stdout: string): PeerCheck {
   return { hubPublicKey, liveAllowedIps, inFile };
 }
 
+/** `wg set $1 peer $2 allowed-ips $3`: adds peer $2 live, or replaces its addresses. */
+export const WG_SET_SH = 'exec wg set "$1" peer "$2" allowed-ips "$3"';
+/** `wg set $1 peer $2`: adds peer $2 live without addresses, or leaves an existing one alone. */
+export const WG_STAGE_SH = 'exec wg set "$1" peer "$2"';
+/** `wg set $1 peer $2 remove`: removes peer $2 from the live interface (a no-op when absent). */
+export const WG_REMOVE_SH = 'exec wg set "$1" peer "$2" remove';
+// `wg` itself is not in the least-privilege sudoers entry: these three are all the bot changes live.
+const WG_SET = registerHubProgram('tunnelgate-wg-set', WG_SET_SH);
+const WG_STAGE = registerHubProgram('tunnelgate-wg-stage', WG_STAGE_SH);
+const WG_REMOVE = registerHubProgram('tunnelgate-wg-remove', WG_REMOVE_SH);
+
+/** Step `wg-set`: peer `publicKey` live on the hub's interface with exactly `allowedIps`. */
+export function wgSetStep(hub: HubConfig, publicKey: string, allowedIps: readonly string[]): Step {
+  return programStep('wg-set', WG_SET, [hub.interface, publicKey, allowedIps.join(',')]);
+}
+
+/** Step `name`: peer `publicKey` live without touching the addresses of an existing peer. */
+export function wgStageStep(name: string, hub: HubConfig, publicKey: string): Step {
+  return programStep(name, WG_STAGE, [hub.interface, publicKey]);
+}
+
+/** Step `name`: peer `publicKey` off the live interface. */
+export function wgRemoveStep(name: string, hub: HubConfig, publicKey: string): Step {
+  return programStep(name, WG_REMOVE, [hub.interface, publicKey]);
+}
+
 /** Steps that add a peer live and to the config file, then report what the hub now holds. */
 export function provisionSteps(
   hub: HubConfig,
   peer: { publicKey: string; allowedIps: readonly string[]; section: string },
 ): Step[] {
   return [
-    {
-      name: 'wg-set',
-      argv: ['wg', 'set', hub.interface, 'peer', peer.publicKey, 'allowed-ips', peer.allowedIps.join(',')],
-    },
+    wgSetStep(hub, peer.publicKey, peer.allowedIps),
     programStep('persist', PERSIST, [hub.configPath, peer.publicKey], { input: peer.section }),
     checkStep(hub, peer.publicKey),
   ];
@@ -133,7 +156,7 @@ export function provisionSteps(
 /** Steps that remove a peer live and from the config file, then report what is left. */
 export function removeSteps(hub: HubConfig, publicKey: string): Step[] {
   return [
-    { name: 'wg-remove', argv: ['wg', 'set', hub.interface, 'peer', publicKey, 'remove'] },
+    wgRemoveStep('wg-remove', hub, publicKey),
     programStep('unpersist', UNPERSIST, [hub.configPath, publicKey]),
     checkStep(hub, publicKey),
   ];

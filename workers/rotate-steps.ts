@@ -6,7 +6,15 @@
 import type { HubConfig } from '../config/schema.js';
 import { formatPeerMetaLine, type PeerMeta } from '../wg/peer-meta.js';
 import { programStep, registerHubProgram } from './hub-programs.js';
-import { CHECK, DROP_PEERS_AWK, PEER_SECTION_LINE, PERSIST, UNPERSIST } from './hub-steps.js';
+import {
+  CHECK,
+  DROP_PEERS_AWK,
+  PEER_SECTION_LINE,
+  PERSIST,
+  UNPERSIST,
+  wgRemoveStep,
+  wgStageStep,
+} from './hub-steps.js';
 import type { Step } from './ssh/remote-script.js';
 
 /**
@@ -81,8 +89,7 @@ function check(hub: HubConfig, name: string, publicKey: string): Step {
 /** Adds the new key to the interface without AllowedIPs and its staged section to the file. */
 export function stageSteps(hub: HubConfig, newPublicKey: string, section: string): Step[] {
   return [
-    // Without allowed-ips, `wg set` adds the peer or leaves an existing one's addresses alone.
-    { name: 'wg-stage', argv: ['wg', 'set', hub.interface, 'peer', newPublicKey] },
+    wgStageStep('wg-stage', hub, newPublicKey),
     programStep('persist', PERSIST, [hub.configPath, newPublicKey], { input: section }),
     check(hub, 'check-new', newPublicKey),
   ];
@@ -115,7 +122,7 @@ export function commitSteps(
   section: string,
 ): Step[] {
   return [
-    { name: 'wg-prune', argv: ['wg', 'set', hub.interface, 'peer', keys.oldPublicKey, 'remove'] },
+    wgRemoveStep('wg-prune', hub, keys.oldPublicKey),
     programStep('persist', COMMIT, [hub.configPath, keys.oldPublicKey, keys.newPublicKey], {
       input: section,
     }),
@@ -127,7 +134,7 @@ export function commitSteps(
 /** Removes the staged key from the interface and the file; reports both keys. */
 export function rollbackSteps(hub: HubConfig, keys: { oldPublicKey: string; newPublicKey: string }): Step[] {
   return [
-    { name: 'wg-unstage', argv: ['wg', 'set', hub.interface, 'peer', keys.newPublicKey, 'remove'] },
+    wgRemoveStep('wg-unstage', hub, keys.newPublicKey),
     programStep('unpersist', UNPERSIST, [hub.configPath, keys.newPublicKey]),
     check(hub, 'check-new', keys.newPublicKey),
     check(hub, 'check-old', keys.oldPublicKey),

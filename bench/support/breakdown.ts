@@ -1,8 +1,8 @@
 /**
  * Where the time of adding one peer goes, for explaining the growth figure: the address claim in
  * Redis (as provisioning makes it), the hub exec (the provisioning steps in one `runScript` over an
- * open ssh2 connection), and each of those steps run alone inside the hub (no SSH). Leaves the
- * probe peers on the hub.
+ * open ssh2 connection), each of those steps run alone inside the hub (no SSH), and the bare
+ * `wg show dump` the verification cannot do without. Leaves the probe peers on the hub.
  */
 import type { InventoryStore } from '../../bot/store/inventory.js';
 import type { HubConfig } from '../../config/schema.js';
@@ -22,6 +22,11 @@ export interface AddBreakdown {
   exec: number;
   /** Median ms per provisioning step, run alone inside the hub. */
   steps: Record<string, number>;
+  /**
+   * Median ms of the bare `wg show <if> dump` inside the hub, output discarded: the least the
+   * live verification can cost, since wireguard-go answers with every peer of the device.
+   */
+  bareDump: number;
 }
 
 /** Claims an address for a fresh probe key and renders its steps. */
@@ -78,7 +83,15 @@ export async function breakDownAdds(
       steps[step.name] = times;
     }
   }
+  const dumps: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const run = await lab.exec(['sh', '-c', 'wg show "$1" dump >/dev/null', 'bare-dump', hub.interface]);
+    if (run.code !== 0) throw new Error(`wg show ${hub.interface} dump failed on ${hub.name}: ${run.stderr}`);
+    dumps.push(performance.now() - started);
+  }
   return {
+    bareDump: median(dumps),
     claim: median(claims),
     exec: median(execs),
     steps: Object.fromEntries(Object.entries(steps).map(([name, ms]) => [name, median(ms)])),

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AuditLog } from '../../bot/audit-log.js';
+import { renderText } from '../../bot/render-text.js';
 import { approveBootstrap, type BootstrapDeps, planFor, requestBootstrap } from '../../cli/hub.js';
 import { HubConfig } from '../../config/schema.js';
 import { TunnelgateError } from '../../core/errors.js';
@@ -27,6 +28,7 @@ import { freshPrefix, redisUrl } from '../support/redis.js';
 import { type Harness, startHarness } from '../support/tunnelgate.js';
 
 const lab = useLab({ hubs: 0, clients: 1, bare: 1 });
+const KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
 
 /** Awaits `promise` and expects it to reject with a TunnelgateError of `code` (and `message`). */
 async function expectTunnelgateError(
@@ -122,7 +124,7 @@ lab.describe('hub bootstrap of a bare lab host', () => {
     expect(JSON.stringify(await store.get(request.id))).not.toContain(key);
   });
 
-  it('lets the tunnelgate user run wg and its programs as root, refuses everything else, and shuts root out', async () => {
+  it('lets the tunnelgate user run only its programs as root, refuses everything else, and shuts root out', async () => {
     const conn = new HubConnection(hubEntry({ user: 'tunnelgate', sudo: true }), { logger });
     try {
       expect((await conn.exec(['id', '-un'], { sudo: false })).stdout.trim()).toBe('tunnelgate');
@@ -130,14 +132,37 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       expect(id.exitCode).not.toBe(0);
       expect((await conn.exec(['sh', '-c', 'id'])).exitCode).not.toBe(0);
       expect((await conn.exec(['cat', '/etc/shadow'])).exitCode).not.toBe(0);
-      expect((await conn.exec(['/usr/bin/wg', 'show', 'wg0', 'public-key'])).stdout.trim()).toBe(wgPublicKey);
+      // Not even wg: every live change goes through a program that pins the interface.
+      expect((await conn.exec(['/usr/bin/wg', 'show', 'wg0', 'private-key'])).exitCode).not.toBe(0);
+      const program = (name: string) => `/usr/local/lib/tunnelgate/tunnelgate-${name}`;
+      const dump = await conn.exec([program('dump'), 'wg0']);
+      expect(dump.stdout.split('\t')[1]).toBe(wgPublicKey);
+      expect(dump.stdout).toMatch(/^\(hidden\)\t/);
+      expect((await conn.exec([program('wg-set'), 'wg0', KEY, '/etc/shadow'])).exitCode).toBe(64);
+      expect((await conn.exec([program('modes'), '/etc/wireguard'])).stdout).toContain(
+        '600 root /etc/wireguard/wg0.key',
+      );
+      expect((await conn.exec([program('modes'), '/etc'])).exitCode).toBe(64);
+      await bare().host.execChecked(['ln', '-sf', '/etc/shadow', '/etc/wireguard/shadow-link']);
+      try {
+        for (const path of ['/etc/shadow', '/etc/wireguard/../shadow', '/etc/wireguard/shadow-link']) {
+          const chmod = await conn.exec([program('chmod-private'), path]);
+          expect(chmod.exitCode, path).toBe(64);
+          expect(chmod.stderr, path).toContain('refused');
+        }
+      } finally {
+        await bare().host.execChecked(['rm', '-f', '/etc/wireguard/shadow-link']);
+      }
+      expect((await bare().host.execChecked(['stat', '-c', '%a', '/etc/shadow'])).stdout.trim()).not.toBe(
+        '600',
+      );
       const conf = '/usr/local/lib/tunnelgate/tunnelgate-conf';
       expect((await conn.exec([conf, '/etc/wireguard/wg0.conf'])).exitCode).toBe(0);
       const shadow = await conn.exec([conf, '/etc/shadow']);
       expect(shadow.exitCode).toBe(64);
       expect(shadow.stderr).toContain('refused');
       const persist = '/usr/local/lib/tunnelgate/tunnelgate-persist';
-      const key = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+      const key = KEY;
       const injected = await conn.exec([persist, '/etc/wireguard/wg0.conf', key], {
         input: `\n[Peer]\nPublicKey = ${key}\nPostUp = id\n`,
       });
@@ -190,6 +215,41 @@ lab.describe('hub bootstrap of a bare lab host', () => {
     expect(listPeers(parseWgConf(await hub.readFile('/etc/wireguard/wg0.conf')))).toEqual([]);
     expect(await client?.ping(hub.hubAddress, { count: 2, timeoutSec: 2 })).toBe(false);
     await client?.down();
+    expect(h.log()).not.toContain('HUB_COMMAND_FAILED');
+  });
+
+  it('audits, fixes and diagnoses as the tunnelgate user, every read answered', async () => {
+    if (h === undefined) throw new Error('the lifecycle test starts the harness');
+    const harness = h;
+    const finished = async (command: string, user: string) => {
+      const [queued] = await harness.run(user, command);
+      expect(queued?.reply.kind, renderText(queued?.reply ?? { kind: 'notice', text: '' })).toBe(
+        'job.queued',
+      );
+      return (await harness.waitFor((m) => m.jobId === queued?.jobId && m.final === true, 60_000)).reply;
+    };
+    await bare().host.execChecked(['chmod', '640', '/etc/wireguard/wg0.key']);
+    const audited = await finished(`/vpn audit ${hubName()}`, 'alice');
+    if (audited.kind !== 'audit.report') throw new Error(`no audit report: ${renderText(audited)}`);
+    // The ruleset and the listeners (root-only reads) were read: their checks passed.
+    expect(audited.report.passed).toEqual(
+      expect.arrayContaining(['input-policy', 'ssh-source', 'listeners']),
+    );
+    expect(audited.report.findings.map((f) => f.check)).toEqual(['key-file-mode']);
+    const finding = audited.report.findings[0];
+    expect(finding?.action).toEqual({ type: 'chmod-600', paths: ['/etc/wireguard/wg0.key'] });
+
+    await harness.run('carol', `/vpn fix ${finding?.id}`);
+    const rerun = await finished(`/vpn fix ${finding?.id} --approve`, 'alice');
+    expect(rerun.kind === 'audit.report' ? rerun.report.findings : rerun).toEqual([]);
+    expect(
+      (await bare().host.execChecked(['stat', '-c', '%a', '/etc/wireguard/wg0.key'])).stdout.trim(),
+    ).toBe('600');
+
+    const diagnosed = await finished(`/vpn diagnose ${hubName()}`, 'alice');
+    if (diagnosed.kind !== 'diagnose.report') throw new Error(`no diagnosis: ${renderText(diagnosed)}`);
+    const reachability = diagnosed.report.steps.find((s) => s.name === 'reachability');
+    expect(reachability?.verdict, renderText(diagnosed)).toBe('pass');
     expect(h.log()).not.toContain('HUB_COMMAND_FAILED');
   });
 });

@@ -81,9 +81,9 @@ export class ScriptFailedError extends TunnelgateError {
 /**
  * Builds the script: steps run in order, each with stdin from its input or /dev/null (so no step
  * can read the rest of the script), and the first failing step without `allowFail` ends the
- * script with its exit code. With `sudo`, each step (not the shell) runs under `sudo -n`, a
- * registered hub program as its installed file and `wg` by its full path ({@link sudoArgv}), so
- * the sudoers entry names those files and never `sh`. Throws INPUT_INVALID for no steps, an empty argv, a
+ * script with its exit code. With `sudo`, each registered hub program (not the shell) runs as its
+ * installed file under `sudo -n` and every other step as the hub user ({@link sudoArgv}), so the
+ * sudoers entry names only those files. Throws INPUT_INVALID for no steps, an empty argv, a
  * duplicate step name or a NUL byte in argv.
  */
 export function buildScript(steps: readonly Step[], options: { sudo?: boolean } = {}): RemoteScript {
@@ -166,7 +166,7 @@ export function readScriptOutput(script: RemoteScript, output: ExecResult, hub: 
 }
 
 /**
- * Runs the steps on the hub in ONE exec (`sh -s` with the script on stdin; `sudo` per step when
+ * Runs the steps on the hub in ONE exec (`sh -s` with the script on stdin; `sudo` per program when
  * the hub says so). Resolves with every step's output by name; throws {@link ScriptFailedError}
  * (HUB_COMMAND_FAILED) as {@link readScriptOutput} does, or the connection's SSH_* errors.
  */

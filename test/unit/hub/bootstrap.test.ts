@@ -43,13 +43,13 @@ describe('renderBootstrap', () => {
     );
   });
 
-  it('lets the tunnelgate user run only wg and the installed hub programs as root', () => {
+  it('lets the tunnelgate user run only the installed hub programs as root, not even wg', () => {
     const sudoers = file(plan, '/etc/sudoers.d/tunnelgate');
     expect(sudoers).toMatchObject({ mode: '0440', check: 'sudoers' });
     const rules = sudoers?.content.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     expect(rules).toEqual([
       'Defaults:tunnelgate !requiretty',
-      'tunnelgate ALL=(root) NOPASSWD: /usr/bin/wg, /usr/local/lib/tunnelgate/*',
+      'tunnelgate ALL=(root) NOPASSWD: /usr/local/lib/tunnelgate/*',
     ]);
   });
 
@@ -59,6 +59,7 @@ describe('renderBootstrap', () => {
       expect(installed?.mode).toBe('0755');
       expect(installed?.content.startsWith('#!/bin/sh\n')).toBe(true);
       expect(installed?.content).toContain("tg_config='/etc/wireguard/wg0.conf'");
+      expect(installed?.content).toContain("tg_confdir='/etc/wireguard'");
       expect(installed?.content).toContain('cd /var/lib/tunnelgate/empty');
       expect(installed?.content.endsWith(`${program.text}\n`)).toBe(true);
     }

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { FixAction } from '../../../bot/model/diagnosis.js';
 import { HubConfig } from '../../../config/schema.js';
+import { readSteps } from '../../../runbooks/facts.js';
+import { fixSteps } from '../../../workers/fix.js';
 import { hubPrograms as catalog } from '../../../workers/hub-program-catalog.js';
 import { hubPrograms, registerHubProgram, sudoArgv } from '../../../workers/hub-programs.js';
 import { dumpStep, provisionSteps, readConfStep, removeSteps } from '../../../workers/hub-steps.js';
-import { watchSteps } from '../../../workers/rotate-steps.js';
+import { commitSteps, rollbackSteps, stageSteps, watchSteps } from '../../../workers/rotate-steps.js';
 import { buildScript } from '../../../workers/ssh/remote-script.js';
 
 const hub = HubConfig.parse({
@@ -17,6 +20,7 @@ const hub = HubConfig.parse({
   subnet: '10.6.0.0/24',
 });
 const KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+const KEY2 = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
 
 describe('the hub program registry', () => {
   it('holds the programs hub-steps runs, under the names they already used as $0', () => {
@@ -44,37 +48,64 @@ describe('the hub program registry', () => {
 });
 
 describe('sudo mode', () => {
-  it('runs registered programs as their installed files and wg by its full path, never sudo sh', () => {
+  it('runs registered programs as their installed files, never sudo sh or sudo wg', () => {
     const steps = [
       ...provisionSteps(hub, { publicKey: KEY, allowedIps: ['10.6.0.2/32'], section: '\n[Peer]\n' }),
     ];
     const argvs = steps.map((s) => sudoArgv(s.argv));
     expect(argvs).toEqual([
-      ['sudo', '-n', '/usr/bin/wg', 'set', 'wg0', 'peer', KEY, 'allowed-ips', '10.6.0.2/32'],
+      ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-wg-set', 'wg0', KEY, '10.6.0.2/32'],
       ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-persist', '/etc/wireguard/wg0.conf', KEY],
       ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-check', 'wg0', KEY, '/etc/wireguard/wg0.conf'],
     ]);
     for (const step of [...removeSteps(hub, KEY), dumpStep(hub), readConfStep(hub)]) {
       const argv = sudoArgv(step.argv);
       expect(argv.slice(0, 2)).toEqual(['sudo', '-n']);
-      expect(argv[2]).toMatch(/^(\/usr\/bin\/wg|\/usr\/local\/lib\/tunnelgate\/tunnelgate-[a-z-]+)$/);
+      expect(argv[2]).toMatch(/^\/usr\/local\/lib\/tunnelgate\/tunnelgate-[a-z-]+$/);
     }
     const text = buildScript(steps, { sudo: true }).text;
     expect(text).not.toContain(`'sudo' '-n' 'sh'`);
     expect(text).toContain(`'sudo' '-n' '/usr/local/lib/tunnelgate/tunnelgate-persist'`);
   });
 
-  it('leaves an unregistered or altered sh program behind plain sudo, which the sudoers entry refuses', () => {
+  it('runs anything unregistered, an altered program text included, as the hub user without sudo', () => {
     expect(sudoArgv(['sh', '-c', 'id', 'tunnelgate-dump', 'wg0'])).toEqual([
-      'sudo',
-      '-n',
       'sh',
       '-c',
       'id',
       'tunnelgate-dump',
       'wg0',
     ]);
-    expect(sudoArgv(['id'])).toEqual(['sudo', '-n', 'id']);
+    expect(sudoArgv(['ip', '-j', 'route', 'show'])).toEqual(['ip', '-j', 'route', 'show']);
+  });
+
+  it('leaves only commands an unprivileged user may run outside the programs, in every job', () => {
+    const keys = { oldPublicKey: KEY, newPublicKey: KEY2 };
+    const jobs = {
+      provision: provisionSteps(hub, { publicKey: KEY, allowedIps: ['10.6.0.2/32'], section: '\n' }),
+      remove: removeSteps(hub, KEY),
+      stage: stageSteps(hub, KEY2, '\n'),
+      watch: watchSteps(hub, keys, ['10.6.0.2/32'], 10, 0.05),
+      commit: commitSteps(hub, keys, '\n'),
+      rollback: rollbackSteps(hub, keys),
+      diagnose: readSteps(hub, { ping: [{ publicKey: KEY, address: '10.6.0.2' }], pmtuPeer: KEY }),
+      audit: readSteps(hub, { ping: [], pmtuPeer: null, passiveOnly: true }),
+      forwarding: fixSteps(hub, { type: 'enable-forwarding' }),
+      chmod: fixSteps(hub, { type: 'chmod-600', paths: ['/etc/wireguard/wg0.conf'] }),
+      masquerade: fixSteps(
+        hub,
+        FixAction.parse({ type: 'add-masquerade', egressInterface: 'eth0', subnet: '10.6.0.0/24' }),
+      ),
+    };
+    const unprivileged = new Set<string>();
+    for (const [job, steps] of Object.entries(jobs)) {
+      expect(steps.length, job).toBeGreaterThan(0);
+      for (const step of steps) {
+        const argv = sudoArgv(step.argv);
+        if (argv[0] !== 'sudo') unprivileged.add(`${argv[0]} ${argv[1]}`);
+      }
+    }
+    expect([...unprivileged].sort()).toEqual(['date +%s', 'ip -j', 'ping -n', 'sysctl net.ipv4.ip_forward']);
   });
 });
 
@@ -82,16 +113,23 @@ describe('the hub program catalog', () => {
   it('holds every program the workers and runbooks run, so a bootstrapped hub has them all', () => {
     expect(catalog().map((p) => p.name)).toEqual([
       'tunnelgate-check',
+      'tunnelgate-chmod-private',
       'tunnelgate-commit',
       'tunnelgate-conf',
       'tunnelgate-ct',
       'tunnelgate-dump',
+      'tunnelgate-forwarding',
+      'tunnelgate-listeners',
       'tunnelgate-masquerade',
       'tunnelgate-modes',
       'tunnelgate-persist',
       'tunnelgate-pmtu',
+      'tunnelgate-ruleset',
       'tunnelgate-unpersist',
       'tunnelgate-watch',
+      'tunnelgate-wg-remove',
+      'tunnelgate-wg-set',
+      'tunnelgate-wg-stage',
     ]);
   });
 

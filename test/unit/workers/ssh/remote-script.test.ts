@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HubConfig } from '../../../../config/schema.js';
+import { dumpStep } from '../../../../workers/hub-steps.js';
 import type { ExecResult } from '../../../../workers/ssh/hub-connection.js';
 import {
   buildScript,
@@ -13,6 +15,16 @@ import {
   type Step,
 } from '../../../../workers/ssh/remote-script.js';
 
+const HUB = HubConfig.parse({
+  name: 'hub1',
+  host: '192.0.2.10',
+  user: 'tunnelgate',
+  sudo: true,
+  privateKeyPath: '/tmp/key',
+  hostKey: 'ssh-ed25519 AAAA',
+  endpoint: 'vpn.example.com:51820',
+  subnet: '10.6.0.0/24',
+});
 const dir = mkdtempSync(join(tmpdir(), 'tg-remote-script-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -149,10 +161,13 @@ describe('runScript pieces against a real /bin/sh', () => {
     expect(noBase64.steps).toEqual([{ name: 'needs-input', status: 'skipped' }]);
   });
 
-  it('prefixes each step, not the shell, with sudo -n', () => {
-    const text = buildScript([{ name: 'dump', argv: ['wg', 'show', 'wg0', 'dump'] }], { sudo: true }).text;
-    expect(text).toContain(`'sudo' '-n' '/usr/bin/wg' 'show' 'wg0' 'dump' </dev/null`);
-    expect(buildScript([{ name: 'dump', argv: ['wg'] }]).text).not.toContain('sudo');
+  it('prefixes each registered program, not the shell, with sudo -n', () => {
+    const steps = [dumpStep(HUB), { name: 'routes', argv: ['ip', '-j', 'route', 'show'] }];
+    const text = buildScript(steps, { sudo: true }).text;
+    expect(text).toContain(`'sudo' '-n' '/usr/local/lib/tunnelgate/tunnelgate-dump' 'wg0' </dev/null`);
+    expect(text).toContain(`\n'ip' '-j' 'route' 'show' </dev/null`);
+    expect(text).not.toMatch(/^'sudo' '-n' 'sh'/m);
+    expect(buildScript(steps).text).not.toContain('sudo');
   });
 
   it('rejects empty scripts, empty argv, duplicate names and NUL bytes with INPUT_INVALID', () => {
