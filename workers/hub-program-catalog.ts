@@ -8,5 +8,6 @@ import '../runbooks/probes.js';
 import './fix.js';
 import './hub-steps.js';
 import './rotate-steps.js';
+import './set-expiry.js';
 
 export { hubPrograms } from './hub-programs.js';

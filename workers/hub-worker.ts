@@ -13,6 +13,7 @@ import { provision, provisionFailed } from './provision.js';
 import { reconcile } from './reconcile.js';
 import { revoke, revokeFailed } from './revoke.js';
 import { rotate, rotateFailed } from './rotate.js';
+import { setExpiry } from './set-expiry.js';
 
 /** Lock settings: a crashed worker's job is picked up again within about this long. */
 export interface LockTuning {
@@ -32,6 +33,8 @@ async function runHubJob(ctx: WorkerContext, job: HubJob, jobId: string | undefi
       return rotate(ctx, job, jobId);
     case 'expire':
       return expirePeer(ctx, job, jobId);
+    case 'set-expiry':
+      return setExpiry(ctx, job);
     case 'fix':
       return applyFix(ctx, job, jobId);
     default: {
@@ -64,6 +67,22 @@ async function reportFinalFailure(ctx: WorkerContext, job: HubJob, error: Tunnel
       return rotateFailed(ctx, job, error, jobId);
     case 'fix':
       return fixFailed(ctx, job, error, jobId);
+    case 'set-expiry':
+      return ctx.notify(
+        [
+          {
+            to: { type: 'leads' },
+            private: false,
+            reply: {
+              kind: 'notice',
+              text: `writing the extended expiry of ${job.peer} into ${job.hub}'s config file failed: ${error.message}. The peer stays until the new expiry, but if Redis is rebuilt from the hubs (tunnelgate reconcile) first, the old expiry comes back: extend again after fixing the hub.`,
+            },
+            jobId,
+            final: true,
+          },
+        ],
+        jobId,
+      );
     case 'expire':
       return ctx.notify(
         [

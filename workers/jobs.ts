@@ -38,6 +38,8 @@ export const HubJob = z.discriminatedUnion('kind', [
   }),
   /** A time-bound peer's expiry chain: warns its owner, then removes it (workers/expiry.ts). */
   z.object({ kind: z.literal('expire'), hub: HubName, peer: PeerName, requestId: RequestId }),
+  /** An approved `/vpn extend`: the new expiry into the hub's config file (workers/set-expiry.ts). */
+  z.object({ kind: z.literal('set-expiry'), hub: HubName, peer: PeerName, requestId: RequestId }),
   /** An approved `/vpn fix`: applies a stored finding's action, then re-runs its report (workers/fix.ts). */
   z.object({
     kind: z.literal('fix'),

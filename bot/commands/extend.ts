@@ -2,11 +2,13 @@
  * `/vpn extend <peer> <duration>`: time-bound access goes back through the approval gate. The
  * owner (or a lead) asks; a lead who is neither the asker nor the owner approves or denies it with
  * `/vpn approve <id>` / `/vpn deny <id>` (see {@link decideExtension}). Approval moves the expiry in
- * the inventory and the request; the peer's expiry chain (workers/expiry.ts) reads it from there,
+ * the inventory and the request and queues its write into the hub's config file
+ * (workers/set-expiry.ts); the peer's expiry chain (workers/expiry.ts) reads it from the inventory,
  * and one more link is queued for the new warning time.
  */
 import { TunnelgateError } from '../../core/errors.js';
 import { expireJobId } from '../../workers/expiry.js';
+import { setExpiryJobId } from '../../workers/set-expiry.js';
 import { type BotContext, newRequestId, toActor, toRecipient } from '../context.js';
 import type { Actor, Command } from '../model/command.js';
 import type { Message } from '../model/reply.js';
@@ -145,6 +147,11 @@ export async function decideExtension(
       ],
     },
   }));
+  // The hub's config file is the durable record: it gets the new expiry too.
+  await ctx.queues.addHub(
+    { kind: 'set-expiry', hub: record.hub, peer: record.peer, requestId: record.requestId },
+    { jobId: setExpiryJobId(record.requestId, expiresAt) },
+  );
   const warnAt = Date.parse(expiresAt) - ctx.config.policy.expiryWarning;
   await ctx.queues.addHub(
     { kind: 'expire', hub: record.hub, peer: record.peer, requestId: record.requestId },

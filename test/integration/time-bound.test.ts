@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Message } from '../../bot/model/reply.js';
+import { HUB_WG_CONFIG } from '../../lab/hub.js';
+import { listPeers, parseWgConf } from '../../wg/conf.js';
 import { parseDump } from '../../wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
@@ -66,6 +68,14 @@ lab.describe('time-bound access on a lab hub', () => {
     expect(Date.parse(decided?.expiresAt ?? '') - before).toBe(8_000);
     expect(replyOf(await h.run('alice', `/vpn approve ${pending?.id}`), 'error')?.code).toBe('CONFLICT');
     expect((await h.runtime.bot.requests.get(request.id)).expiresAt).toBe(decided?.expiresAt);
+    // The hub's config file, the record reconcile rebuilds from, carries the new expiry too.
+    const fileExpiry = async () =>
+      listPeers(parseWgConf(await hub().readFile(HUB_WG_CONFIG))).find(
+        (p) => p.publicKey === request.publicKey,
+      )?.meta?.expires;
+    const deadline = Date.now() + 3_000;
+    while ((await fileExpiry()) !== decided?.expiresAt && Date.now() < deadline) await sleep(50);
+    expect(await fileExpiry()).toBe(decided?.expiresAt);
 
     // Past the original expiry the peer is still there; it goes at the extended one.
     await sleep(Math.max(0, before + 2_000 - Date.now()));

@@ -125,6 +125,7 @@ describe('the hub program catalog', () => {
       'tunnelgate-persist',
       'tunnelgate-pmtu',
       'tunnelgate-ruleset',
+      'tunnelgate-set-expires',
       'tunnelgate-unpersist',
       'tunnelgate-watch',
       'tunnelgate-wg-remove',
