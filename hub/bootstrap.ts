@@ -183,7 +183,7 @@ for tg_arg in "$@"; do
     esac
     if [ -e "$tg_top" ] || [ -L "$tg_top" ]; then tg_refuse "argument $tg_arg names a path"; fi
     ;;
-  *) [ -z "$tg_arg" ] || printf '%s\\n' "$tg_arg" | grep -Eqx '${WORD}' || tg_refuse "argument $tg_arg" ;;
+  *) [ -z "$tg_arg" ] || printf '%s\\n' "$tg_arg" | grep -Eqx '${KEY}|${WORD}' || tg_refuse "argument $tg_arg" ;;
   esac
 done
 if [ -n "$tg_input" ]; then

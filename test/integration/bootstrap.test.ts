@@ -139,6 +139,10 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       expect(dump.stdout.split('\t')[1]).toBe(wgPublicKey);
       expect(dump.stdout).toMatch(/^\(hidden\)\t/);
       expect((await conn.exec([program('wg-set'), 'wg0', KEY, '/etc/shadow'])).exitCode).toBe(64);
+      // A key with no "/" that starts with "+" is still a key, not a refused word.
+      const plusKey = `+${'A'.repeat(41)}E=`;
+      const checked = await conn.exec([program('check'), 'wg0', plusKey, '/etc/wireguard/wg0.conf']);
+      expect(checked.stdout, checked.stderr).toContain('live -');
       expect((await conn.exec([program('modes'), '/etc/wireguard'])).stdout).toContain(
         '600 root /etc/wireguard/wg0.key',
       );
