@@ -190,7 +190,7 @@ export async function benchGrowth(env: BenchEnv): Promise<Figure[]> {
         method:
           'A diagnose and an audit task on each growth hub, timed from queueing to the arrival of the report, by the same worker process.',
         notes: [
-          'The hub-wide diagnose also pings the first 3 inventory peers; these generated peers have no client, so the pings fail at once on both hubs (only the timing of these reports matters here).',
+          `The hub-wide diagnose also pings the first 3 inventory peers. These generated peers have no client, so each ping either fails at once (an address outside the hub namespace's /24 route) or waits out its 1 s deadline (routed into wg0, where wireguard-go drops it silently); which peers come first depends on the inventory's order, so a diagnose figure here can include up to 3 s of ping deadlines that say nothing about the peer count.`,
         ],
       });
     }

@@ -200,7 +200,7 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
     }
   });
 
-  it('full-tunnel peer without ip_forward, and without masquerade; the masquerade fix is approved and applied', async () => {
+  it('full-tunnel peer without ip_forward, then without masquerade: both fixes are approved and applied', async () => {
     const erin = await provision('erin', 'desk', '--full --reason "travel"');
     // The lab hub has no internet: the client routes only the tunnel subnet; the hub still treats it as full.
     await client(1).up(erin.config.replace(/^AllowedIPs = .*$/m, `AllowedIPs = ${hub().subnet}`));
@@ -218,10 +218,19 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
 
       const undoOff = await setIpForward(hub(), false);
       const off = await diagnose('carol', 'erin-desk');
-      await undoOff();
       expect(verdicts(off)).toEqual(['pass', 'pass', 'pass', 'fail', 'skipped']);
       expect(checks(step(off, 'routing'))).toEqual(['ip-forward-off']);
-      expect(step(off, 'routing')?.findings[0]?.evidence).toEqual(['net.ipv4.ip_forward = 0']);
+      const forwarding = step(off, 'routing')?.findings[0];
+      expect(forwarding?.evidence).toEqual(['net.ipv4.ip_forward = 0']);
+      expect(forwarding?.action).toEqual({ type: 'enable-forwarding' });
+      await h.run('carol', `/vpn fix ${forwarding?.id}`);
+      const [forwardingFix] = await h.run('alice', `/vpn fix ${forwarding?.id} --approve`);
+      const forwarded = await h.waitFor((m) => m.jobId === forwardingFix?.jobId && m.final === true);
+      expect(
+        forwarded.reply.kind === 'diagnose.report' ? verdicts(forwarded.reply.report) : forwarded.reply,
+      ).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
+      expect((await hub().exec(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('1');
+      await undoOff();
 
       await undoRules();
       undoRules = await routeFullTunnel(hub(), op(), { masquerade: false });
@@ -241,7 +250,11 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
       const [queued] = await h.run('alice', `/vpn fix ${f?.id} --approve`);
       expect(queued?.reply.kind).toBe('job.queued');
       const applied = await h.waitFor(
-        (m) => m.reply.kind === 'fix.applied' && m.to.type === 'user' && m.to.id === 'alice',
+        (m) =>
+          m.reply.kind === 'fix.applied' &&
+          m.reply.findingId === f?.id &&
+          m.to.type === 'user' &&
+          m.to.id === 'alice',
       );
       expect(applied.reply).toMatchObject({
         kind: 'fix.applied',
