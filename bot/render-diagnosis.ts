@@ -2,6 +2,7 @@
  * Plain-text rendering of diagnose and audit reports and fix messages: one line per step (or
  * finding) with an icon, readable at a glance, and the details below.
  */
+import { FORWARD_DROP_IN } from '../hub/paths.js';
 import type { AuditReport, DiagnoseReport, Finding, FixAction, Verdict } from './model/diagnosis.js';
 
 const ICONS: Readonly<Record<Verdict, string>> = { pass: '✅', warn: '⚠️', fail: '❌', skipped: '⏭️' };
@@ -54,7 +55,7 @@ export function describeAction(action: FixAction, iface = 'wg0'): string[] {
     case 'enable-forwarding':
       return [
         'sysctl -w net.ipv4.ip_forward=1',
-        '(live only: add net.ipv4.ip_forward=1 to /etc/sysctl.d yourself to keep it after a reboot)',
+        `net.ipv4.ip_forward=1 into ${FORWARD_DROP_IN} (kept after a reboot)`,
       ];
     case 'add-masquerade':
       return [

@@ -4,6 +4,7 @@
  * Every step is idempotent: a second run leaves an unchanged hub unchanged, keeps wg0.conf (and its
  * peers) and the hub's private key, and only replaces files whose content differs.
  */
+
 import type { HubConnection } from '../workers/ssh/hub-connection.js';
 import {
   buildScript,
@@ -12,6 +13,7 @@ import {
   type Step,
 } from '../workers/ssh/remote-script.js';
 import { BOT_USER, type BootstrapPlan, PROGRAM_CWD } from './bootstrap.js';
+import { FORWARD_DROP_IN } from './paths.js';
 
 const PATH_LINE = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH';
 
@@ -174,7 +176,7 @@ export function bootstrapSteps(plan: BootstrapPlan, sshFrom: readonly string[]):
     );
   });
   if (plan.routing) {
-    steps.push({ name: 'sysctl', argv: ['sysctl', '-p', '/etc/sysctl.d/99-tunnelgate-forward.conf'] });
+    steps.push({ name: 'sysctl', argv: ['sysctl', '-p', FORWARD_DROP_IN] });
   }
   steps.push(
     sh('wg-up', WG_UP_SH, [plan.interface]),

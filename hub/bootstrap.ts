@@ -5,6 +5,7 @@
  * user (its authorized_keys and its sudoers entry), and the registered hub programs as root-owned
  * files. `tunnelgate hub bootstrap` prints this plan, or applies it (see `hub/bootstrap-script.ts`).
  */
+
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { HubConfig } from '../config/schema.js';
@@ -13,6 +14,7 @@ import { formatAddress, parseCidr, tryParseAddress, tryParseCidr } from '../wg/c
 import { hubAddress } from '../workers/context.js';
 import { HUB_PROGRAM_DIR, type HubProgram } from '../workers/hub-programs.js';
 import { renderRuleset } from './nftables.js';
+import { FORWARD_DROP_IN } from './paths.js';
 
 /** The bot's Unix user on a bootstrapped hub. */
 export const BOT_USER = 'tunnelgate';
@@ -279,14 +281,7 @@ export function renderBootstrap(
       },
     ),
     ...(options.routing
-      ? [
-          file(
-            '/etc/sysctl.d/99-tunnelgate-forward.conf',
-            '0644',
-            renderSysctl(hub),
-            'forwarding, for --routing',
-          ),
-        ]
+      ? [file(FORWARD_DROP_IN, '0644', renderSysctl(hub), 'forwarding, for --routing')]
       : []),
     file(
       '/etc/ssh/sshd_config.d/tunnelgate.conf',
@@ -339,7 +334,7 @@ export function renderPlanText(plan: BootstrapPlan): string {
     `#   umask 077; mkdir -p ${keyDir}; [ -s ${plan.keyPath} ] || wg genkey > ${plan.keyPath}`,
     '#     (the private key is made on the hub and never crosses SSH)',
     '#   install each file below as root; visudo -cf, nft -c -f and sshd -t check them first',
-    `#   ${plan.routing ? `sysctl -p /etc/sysctl.d/99-tunnelgate-forward.conf` : 'no forwarding (no --routing): net.ipv4.ip_forward stays 0'}`,
+    `#   ${plan.routing ? `sysctl -p ${FORWARD_DROP_IN}` : 'no forwarding (no --routing): net.ipv4.ip_forward stays 0'}`,
     `#   systemctl enable --now wg-quick@${plan.interface}   # or wg-quick up ${plan.interface} without systemd`,
     '#   nft -f /etc/nftables.conf; systemctl enable nftables',
     '#   sshd -t && systemctl reload ssh',

@@ -2,8 +2,8 @@
  * One lab host: a network namespace plus a private mount namespace, held open by a long-lived
  * `sleep` ("holder"). The mount namespace matters as much as the network one: `wg` finds an
  * interface's control socket in /run/wireguard, and sshd needs /run/sshd, so every host gets its
- * own tmpfs on /run and its own /etc/wireguard (a bind mount of `<dir>/wireguard`). Everything
- * else runs inside with `nsenter -t <holder> -m -n <argv>`.
+ * own tmpfs on /run and /etc/sysctl.d and its own /etc/wireguard (a bind mount of
+ * `<dir>/wireguard`). Everything else runs inside with `nsenter -t <holder> -m -n <argv>`.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -259,6 +259,16 @@ export async function createHost(spec: HostSpec): Promise<LabHost> {
   await inHolder(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=16m', 'tunnelgate-lab-run', '/run']);
   await inHolder(['mkdir', '-m', '0755', '/run/wireguard', '/run/sshd']);
   await inHolder(['mount', '--bind', wgDir, '/etc/wireguard']);
+  // Its own (empty) sysctl drop-ins: a bootstrap or a fix persists forwarding there, never on this machine.
+  await inHolder([
+    'mount',
+    '-t',
+    'tmpfs',
+    '-o',
+    'mode=0755,size=1m',
+    'tunnelgate-lab-sysctl',
+    '/etc/sysctl.d',
+  ]);
   // An empty root home, as on a fresh server: Debian's bash sources ~/.bashrc for SSH sessions,
   // and this machine's may run start-up code (pyenv) that is slow or blocks on a lock.
   await inHolder(['mount', '-t', 'tmpfs', '-o', 'mode=0700,size=1m', 'tunnelgate-lab-root', '/root']);

@@ -1,14 +1,17 @@
 /**
  * The fix hub job: applies one approved, stored finding's action with constant programs and
  * positional arguments only, then runs the report it came from again and sends both results to
- * the proposer and the approver. Changes are live; the messages say what to persist by hand.
+ * the proposer and the approver. Forwarding is also persisted in the sysctl drop-in; the
+ * masquerade rule is live only, and the messages say what to persist by hand.
  */
+
 import type { FixAction } from '../bot/model/diagnosis.js';
 import type { Message, Reply } from '../bot/model/reply.js';
 import { describeAction } from '../bot/render-diagnosis.js';
 import { FindingStore } from '../bot/store/findings.js';
 import type { HubConfig } from '../config/schema.js';
 import { TunnelgateError as TgError, type TunnelgateError } from '../core/errors.js';
+import { FORWARD_DROP_IN } from '../hub/paths.js';
 import { buildAudit } from './audit.js';
 import { hubConfig, type WorkerContext } from './context.js';
 import { buildDiagnosis } from './diagnose.js';
@@ -26,8 +29,25 @@ nft add rule ip nat postrouting oifname "$1" ip saddr "$2" masquerade
 echo added`;
 const MASQUERADE = registerHubProgram('tunnelgate-masquerade', ADD_MASQUERADE_SH);
 
-/** Turns IPv4 forwarding on in the running kernel. */
-export const ENABLE_FORWARDING_SH = 'exec sysctl -w net.ipv4.ip_forward=1';
+/**
+ * Turns IPv4 forwarding on in the running kernel and in the sysctl drop-in (added to the file if
+ * it exists without it, else written atomically), so it survives a reboot. Idempotent.
+ */
+export const ENABLE_FORWARDING_SH = `set -eu
+sysctl -w net.ipv4.ip_forward=1
+file=${FORWARD_DROP_IN}
+if [ -f "$file" ] && grep -qx 'net.ipv4.ip_forward *= *1' "$file"; then echo "kept $file"; exit 0; fi
+mkdir -p "$(dirname "$file")"
+tmp="$file.tunnelgate.tmp"
+umask 022
+{
+  if [ -f "$file" ]; then grep -vx 'net.ipv4.ip_forward *=.*' "$file" || true
+  else echo '# Written by Tunnelgate (an approved /vpn fix): this hub routes tunnel traffic onward.'; fi
+  echo 'net.ipv4.ip_forward=1'
+} > "$tmp"
+sync "$tmp"
+mv -f "$tmp" "$file"
+echo "wrote $file"`;
 const FORWARDING = registerHubProgram('tunnelgate-forwarding', ENABLE_FORWARDING_SH);
 
 /** `chmod 600` the regular files given (a symlink or anything else is refused, nothing changed). */

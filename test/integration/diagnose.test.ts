@@ -13,6 +13,7 @@ import {
   withWrongHubKey,
 } from '../../lab/faults.js';
 import { generateWgKeyPair, waitFor } from '../../lab/host.js';
+import { ENABLE_FORWARDING_SH } from '../../workers/fix.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 
@@ -230,6 +231,22 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
         forwarded.reply.kind === 'diagnose.report' ? verdicts(forwarded.reply.report) : forwarded.reply,
       ).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
       expect((await hub().exec(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('1');
+      // Kept after a reboot: the drop-in inside the hub's own /etc/sysctl.d (a lab tmpfs).
+      expect(await hub().readFile('/etc/sysctl.d/99-tunnelgate-forward.conf')).toMatch(
+        /^net\.ipv4\.ip_forward=1$/m,
+      );
+      const again = await hub().exec(['sh', '-c', ENABLE_FORWARDING_SH, 'tunnelgate-forwarding']);
+      expect(again.stdout).toContain('kept /etc/sysctl.d/99-tunnelgate-forward.conf');
+      // A drop-in with other settings keeps them and gains the line once.
+      await hub().writeFile(
+        '/etc/sysctl.d/99-tunnelgate-forward.conf',
+        'net.ipv6.conf.all.forwarding=1\n',
+        0o644,
+      );
+      await hub().exec(['sh', '-c', ENABLE_FORWARDING_SH, 'tunnelgate-forwarding']);
+      expect(await hub().readFile('/etc/sysctl.d/99-tunnelgate-forward.conf')).toBe(
+        'net.ipv6.conf.all.forwarding=1\nnet.ipv4.ip_forward=1\n',
+      );
       await undoOff();
 
       await undoRules();
