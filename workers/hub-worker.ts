@@ -51,52 +51,21 @@ async function reportFinalFailure(ctx: WorkerContext, job: HubJob, error: Tunnel
     case 'revoke':
       return revokeFailed(ctx, job, error, jobId);
     case 'reconcile':
-      return ctx.notify(
-        [
-          {
-            to: { type: 'leads' },
-            private: false,
-            reply: { kind: 'notice', text: `reconcile of ${job.hub} failed: ${error.message}` },
-            jobId,
-            final: true,
-          },
-        ],
-        jobId,
-      );
+      return tellLeads(ctx, `reconcile of ${job.hub} failed: ${error.message}`, jobId);
     case 'rotate':
       return rotateFailed(ctx, job, error, jobId);
     case 'fix':
       return fixFailed(ctx, job, error, jobId);
     case 'set-expiry':
-      return ctx.notify(
-        [
-          {
-            to: { type: 'leads' },
-            private: false,
-            reply: {
-              kind: 'notice',
-              text: `writing the extended expiry of ${job.peer} into ${job.hub}'s config file failed: ${error.message}. The peer stays until the new expiry, but if Redis is rebuilt from the hubs (tunnelgate reconcile) first, the old expiry comes back: extend again after fixing the hub.`,
-            },
-            jobId,
-            final: true,
-          },
-        ],
+      return tellLeads(
+        ctx,
+        `writing the extended expiry of ${job.peer} into ${job.hub}'s config file failed: ${error.message}. The peer stays until the new expiry, but if Redis is rebuilt from the hubs (tunnelgate reconcile) first, the old expiry comes back: extend again after fixing the hub.`,
         jobId,
       );
     case 'expire':
-      return ctx.notify(
-        [
-          {
-            to: { type: 'leads' },
-            private: false,
-            reply: {
-              kind: 'notice',
-              text: `removing time-bound peer ${job.peer} from ${job.hub} at its expiry failed: ${error.message}`,
-            },
-            jobId,
-            final: true,
-          },
-        ],
+      return tellLeads(
+        ctx,
+        `removing time-bound peer ${job.peer} from ${job.hub} at its expiry failed: ${error.message}`,
         jobId,
       );
     default: {
@@ -104,6 +73,14 @@ async function reportFinalFailure(ctx: WorkerContext, job: HubJob, error: Tunnel
       throw new Error(`unknown hub job ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/** The final word on a failed job that has no requester to answer: a notice to the leads. */
+function tellLeads(ctx: WorkerContext, text: string, jobId: string | undefined): Promise<void> {
+  return ctx.notify(
+    [{ to: { type: 'leads' }, private: false, reply: { kind: 'notice', text }, jobId, final: true }],
+    jobId,
+  );
 }
 
 /** Processes one hub job, classifying failures for BullMQ. */

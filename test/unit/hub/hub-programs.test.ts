@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { FixAction } from '../../../bot/model/diagnosis.js';
-import { HubConfig } from '../../../config/schema.js';
 import { readSteps } from '../../../runbooks/facts.js';
 import { fixSteps } from '../../../workers/fix.js';
 import { hubPrograms as catalog } from '../../../workers/hub-program-catalog.js';
@@ -8,17 +7,9 @@ import { hubPrograms, registerHubProgram, sudoArgv } from '../../../workers/hub-
 import { dumpStep, provisionSteps, readConfStep, removeSteps } from '../../../workers/hub-steps.js';
 import { commitSteps, rollbackSteps, stageSteps, watchSteps } from '../../../workers/rotate-steps.js';
 import { buildScript } from '../../../workers/ssh/remote-script.js';
+import { SUDO_HUB } from '../../support/hub-config.js';
 
-const hub = HubConfig.parse({
-  name: 'hub1',
-  host: '192.0.2.10',
-  user: 'tunnelgate',
-  sudo: true,
-  privateKeyPath: '/tmp/key',
-  hostKey: 'ssh-ed25519 AAAA',
-  endpoint: 'vpn.example.com:51820',
-  subnet: '10.6.0.0/24',
-});
+const hub = SUDO_HUB;
 const KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
 const KEY2 = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
 

@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HubConfig } from '../../../../config/schema.js';
 import { dumpStep } from '../../../../workers/hub-steps.js';
 import type { ExecResult } from '../../../../workers/ssh/hub-connection.js';
 import {
@@ -14,17 +13,9 @@ import {
   type ScriptResults,
   type Step,
 } from '../../../../workers/ssh/remote-script.js';
+import { SUDO_HUB } from '../../../support/hub-config.js';
 
-const HUB = HubConfig.parse({
-  name: 'hub1',
-  host: '192.0.2.10',
-  user: 'tunnelgate',
-  sudo: true,
-  privateKeyPath: '/tmp/key',
-  hostKey: 'ssh-ed25519 AAAA',
-  endpoint: 'vpn.example.com:51820',
-  subnet: '10.6.0.0/24',
-});
+const HUB = SUDO_HUB;
 const dir = mkdtempSync(join(tmpdir(), 'tg-remote-script-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
