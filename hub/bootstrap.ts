@@ -157,10 +157,9 @@ const WORD = '[A-Za-z0-9_][A-Za-z0-9_.:,=+@-]*';
 /**
  * The guard every installed program starts with. It runs as root for an unprivileged caller, so
  * before the program sees them: each argument must be the hub's interface, its config file, the
- * config file's directory or a file directly in it that is no symlink, a WireGuard key or address
- * list (with `/`) that names no existing path, or a plain word; stdin
- * is checked line by line when the program declares what it reads, else closed. It then runs in
- * an empty root-owned directory.
+ * config file's directory or a file directly in it that is no symlink, a WireGuard key, an address
+ * list that names no existing path, or a plain word; stdin is checked line by line when the
+ * program declares what it reads, else closed. It then runs in an empty root-owned directory.
  */
 const GUARD = `tg_refuse() { echo "tunnelgate: refused: $1" >&2; exit 64; }
 cd ${PROGRAM_CWD} || tg_refuse 'no ${PROGRAM_CWD} (run tunnelgate hub bootstrap again)'
