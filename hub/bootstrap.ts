@@ -156,8 +156,9 @@ const WORD = '[A-Za-z0-9_][A-Za-z0-9_.:,=+@-]*';
 
 /**
  * The guard every installed program starts with. It runs as root for an unprivileged caller, so
- * before the program sees them: each argument must be the hub's interface, its config file, the
- * config file's directory or a file directly in it that is no symlink, a WireGuard key, an address
+ * before the program sees them: each argument must be the hub's interface, its config file, (for
+ * a program with `configDirArgs`) the config file's directory or a file directly in it that is no
+ * symlink, a WireGuard key, an address
  * list that names no existing path, or a plain word; stdin is checked line by line when the
  * program declares what it reads, else closed. It then runs in an empty root-owned directory.
  */
@@ -169,8 +170,9 @@ for tg_arg in "$@"; do
   case $tg_arg in
   "$tg_interface" | "$tg_config") continue ;;
   *"$tg_nl"*) tg_refuse 'an argument with a line break' ;;
-  "$tg_confdir") continue ;;
+  "$tg_confdir") [ -n "$tg_dir_args" ] || tg_refuse "argument $tg_arg" ;;
   "$tg_confdir"/*)
+    [ -n "$tg_dir_args" ] || tg_refuse "argument $tg_arg"
     case \${tg_arg#"$tg_confdir"/} in
     */* | . | .. | '') tg_refuse "argument $tg_arg" ;;
     esac
@@ -196,7 +198,7 @@ if [ -n "$tg_input" ]; then
 else
   exec < /dev/null
 fi
-unset tg_arg tg_top tg_nl tg_in`;
+unset tg_arg tg_top tg_nl tg_in tg_dir_args`;
 
 /** Single-quotes a value for sh. */
 function shWord(value: string): string {
@@ -212,6 +214,7 @@ export function renderProgramFile(program: HubProgram, hub: HubConfig): string {
     `tg_interface=${shWord(hub.interface)}`,
     `tg_config=${shWord(hub.configPath)}`,
     `tg_confdir=${shWord(dirname(hub.configPath))}`,
+    `tg_dir_args=${program.configDirArgs === true ? '1' : "''"}`,
     `tg_input=${shWord(program.inputLine ?? '')}`,
     GUARD,
     program.text,

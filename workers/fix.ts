@@ -56,7 +56,9 @@ for f in "$@"; do
   if [ -L "$f" ] || [ ! -f "$f" ]; then echo "tunnelgate: not a regular file: $f" >&2; exit 64; fi
 done
 exec chmod 600 -- "$@"`;
-const CHMOD_PRIVATE = registerHubProgram('tunnelgate-chmod-private', CHMOD_PRIVATE_SH);
+const CHMOD_PRIVATE = registerHubProgram('tunnelgate-chmod-private', CHMOD_PRIVATE_SH, {
+  configDirArgs: true,
+});
 
 /** The steps that apply an action. Throws INPUT_INVALID for a path not directly in the config directory. */
 export function fixSteps(hub: HubConfig, action: FixAction): Step[] {

@@ -31,6 +31,11 @@ export interface HubProgram {
    * match when it runs as root from the installed file; unset: the program reads no stdin there.
    */
   readonly inputLine?: string;
+  /**
+   * When true, an argument may also name the config file's directory or a file directly in it (no
+   * symlink) where the program runs as root; otherwise the config file is the only path it takes.
+   */
+  readonly configDirArgs?: boolean;
 }
 
 const registry = new Map<string, HubProgram>();
@@ -42,16 +47,25 @@ const registry = new Map<string, HubProgram>();
 export function registerHubProgram(
   name: string,
   text: string,
-  options: { inputLine?: string } = {},
+  options: { inputLine?: string; configDirArgs?: boolean } = {},
 ): HubProgram {
   if (!PROGRAM_NAME.test(name)) throw new TunnelgateError('INTERNAL', `bad hub program name "${name}"`);
   const existing = registry.get(name);
   if (existing !== undefined) {
-    if (existing.text !== text || existing.inputLine !== options.inputLine)
+    if (
+      existing.text !== text ||
+      existing.inputLine !== options.inputLine ||
+      existing.configDirArgs !== options.configDirArgs
+    )
       throw new TunnelgateError('INTERNAL', `hub program "${name}" is registered twice with different text`);
     return existing;
   }
-  const program: HubProgram = { name, text, ...(options.inputLine === undefined ? {} : options) };
+  const program: HubProgram = {
+    name,
+    text,
+    ...(options.inputLine === undefined ? {} : { inputLine: options.inputLine }),
+    ...(options.configDirArgs === undefined ? {} : { configDirArgs: options.configDirArgs }),
+  };
   registry.set(name, program);
   return program;
 }

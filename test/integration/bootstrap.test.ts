@@ -165,6 +165,12 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       const shadow = await conn.exec([conf, '/etc/shadow']);
       expect(shadow.exitCode).toBe(64);
       expect(shadow.stderr).toContain('refused');
+      // Files beside the config (the hub's private key) are only for the programs that list modes
+      // and tighten them, never for one that prints a file.
+      const hubKey = await conn.exec([conf, '/etc/wireguard/wg0.key']);
+      expect(hubKey.exitCode).toBe(64);
+      expect(hubKey.stdout).toBe('');
+      expect((await conn.exec([conf, '/etc/wireguard'])).exitCode).toBe(64);
       const persist = '/usr/local/lib/tunnelgate/tunnelgate-persist';
       const key = KEY;
       const injected = await conn.exec([persist, '/etc/wireguard/wg0.conf', key], {

@@ -60,9 +60,18 @@ describe('renderBootstrap', () => {
       expect(installed?.content.startsWith('#!/bin/sh\n')).toBe(true);
       expect(installed?.content).toContain("tg_config='/etc/wireguard/wg0.conf'");
       expect(installed?.content).toContain("tg_confdir='/etc/wireguard'");
+      // Only the programs that list and tighten file modes may name files beside the config.
+      expect(installed?.content).toContain(
+        program.configDirArgs === true ? 'tg_dir_args=1' : "tg_dir_args=''",
+      );
       expect(installed?.content).toContain('cd /var/lib/tunnelgate/empty');
       expect(installed?.content.endsWith(`${program.text}\n`)).toBe(true);
     }
+    expect(
+      hubPrograms()
+        .filter((p) => p.configDirArgs === true)
+        .map((p) => p.name),
+    ).toEqual(['tunnelgate-chmod-private', 'tunnelgate-modes']);
     expect(file(plan, '/usr/local/lib/tunnelgate/tunnelgate-persist')?.content).toContain(
       "tg_input='(\\[Peer\\]",
     );
