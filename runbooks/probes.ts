@@ -74,8 +74,9 @@ export function parsePmtu(output: string): PmtuResult | null {
   };
 }
 
-/** UDP flows to port $1 that conntrack saw recently (replied or not). */
-export const CONNTRACK_SH = `grep -E "^ipv[46] +[0-9]+ +udp .* dport=$1 " /proc/net/nf_conntrack 2>/dev/null; exit 0`;
+/** UDP flows to port $1 (digits only: it goes into a pattern) that conntrack saw recently. */
+export const CONNTRACK_SH = `case $1 in '' | *[!0-9]*) echo "tunnelgate: not a port: $1" >&2; exit 64 ;; esac
+grep -E "^ipv[46] +[0-9]+ +udp .* dport=$1 " /proc/net/nf_conntrack 2>/dev/null; exit 0`;
 
 const CONNTRACK = registerHubProgram('tunnelgate-ct', CONNTRACK_SH);
 
