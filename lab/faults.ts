@@ -5,6 +5,8 @@
  * its undo (and by the lab's teardown in any case).
  */
 import { spawn } from 'node:child_process';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TunnelgateError } from '../core/errors.js';
 import type { LabClient } from './client.js';
 import { type ExecResult, WG_USERSPACE_ENV, waitFor } from './host.js';
@@ -28,6 +30,28 @@ async function must(host: Host, argv: readonly string[], input?: string): Promis
     );
   }
   return result;
+}
+
+/**
+ * Makes `wg set` on the hub take `seconds` longer: a wrapper script bind-mounted over /usr/bin/wg
+ * inside the hub's mount namespace only (the real binary is copied into the host's directory).
+ * Its undo unmounts it and may be called more than once.
+ */
+export async function slowWgSet(hub: LabHub, seconds: number): Promise<Undo> {
+  const real = join(hub.host.spec.dir, 'wg.real');
+  const slow = join(hub.host.spec.dir, `wg-slow-${seconds}`);
+  await copyFile('/usr/bin/wg', real);
+  await writeFile(slow, `#!/bin/sh\n[ "$1" = set ] && sleep ${seconds}\nexec ${real} "$@"\n`, {
+    mode: 0o755,
+  });
+  await must(hub, ['mount', '--bind', slow, '/usr/bin/wg']);
+  let mounted = true;
+  return async () => {
+    if (!mounted) return;
+    mounted = false;
+    // Lazily: a `wg set` still sleeping keeps the wrapper busy; new calls get the real wg at once.
+    await must(hub, ['umount', '-l', '/usr/bin/wg']);
+  };
 }
 
 /** Reloads the lab's standard hub ruleset (flushing any fault or extra table). */

@@ -1,6 +1,5 @@
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { slowWgSet } from '../../lab/faults.js';
 import { listPeers, parseWgConf } from '../../wg/conf.js';
 import { parseDump } from '../../wg/dump.js';
 import { findOverlaps } from '../../wg/ipam.js';
@@ -60,13 +59,7 @@ lab.describe('provisioning across worker processes', () => {
 
   it('a worker killed with SIGKILL mid-provisioning: the job is retried and the hub ends with exactly one peer', async () => {
     // Make `wg set` on this hub take 4 s, so the kill lands inside the provisioning exec.
-    const dir = lab.get().dir;
-    const real = join(dir, 'wg.real');
-    const slow = join(dir, 'wg-slow');
-    copyFileSync('/usr/bin/wg', real);
-    writeFileSync(slow, `#!/bin/sh\n[ "$1" = set ] && sleep 4\nexec ${real} "$@"\n`);
-    chmodSync(slow, 0o755);
-    expect((await hub().exec(['mount', '--bind', slow, '/usr/bin/wg'])).code).toBe(0);
+    const undoSlow = await slowWgSet(hub(), 4);
     try {
       const first = await startWorkerProcess(configPath);
       workers.push(first);
@@ -91,7 +84,7 @@ lab.describe('provisioning across worker processes', () => {
       const conf = await hub().readFile('/etc/wireguard/wg0.conf');
       expect(conf.split(key).length - 1).toBe(1);
     } finally {
-      await hub().exec(['umount', '/usr/bin/wg']);
+      await undoSlow();
     }
   });
 });

@@ -1,7 +1,6 @@
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RotationStore } from '../../bot/store/rotations.js';
+import { slowWgSet } from '../../lab/faults.js';
 import { parseDump } from '../../wg/dump.js';
 import { runReminderCheck } from '../../workers/reminders.js';
 import {
@@ -147,13 +146,7 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
   });
 
   it('answers a click before a slow hub finishes provisioning', async () => {
-    const dir = lab.get().dir;
-    const real = join(dir, 'wg.real');
-    const slow = join(dir, 'wg-slow');
-    copyFileSync('/usr/bin/wg', real);
-    writeFileSync(slow, `#!/bin/sh\n[ "$1" = set ] && sleep 4\nexec ${real} "$@"\n`);
-    chmodSync(slow, 0o755);
-    expect((await hub().exec(['mount', '--bind', slow, '/usr/bin/wg'])).code).toBe(0);
+    const undoSlow = await slowWgSet(hub(), 4);
     try {
       const requestId = await request('dan', 'desktop');
       const review = await reviewOf(requestId);
@@ -167,7 +160,7 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
       expect(answer.seq).toBeLessThan(dm.seq);
       expect((await h.runtime.bot.requests.get(requestId)).state).toBe('provisioned');
     } finally {
-      await hub().exec(['umount', '/usr/bin/wg']);
+      await undoSlow();
     }
   });
 

@@ -1,6 +1,5 @@
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { slowWgSet, type Undo } from '../../lab/faults.js';
 import { listPeers, parseWgConf } from '../../wg/conf.js';
 import { parseDump } from '../../wg/dump.js';
 import { useLab } from '../support/lab.js';
@@ -19,9 +18,10 @@ lab.describe('worker shutdown on SIGTERM', () => {
     h = await startHarness(lab.get(), 'shutdown', { inProcessWorkers: false });
     configPath = writeConfigFile(h.dataDir, h.config);
   });
+  let undoSlow: Undo | undefined;
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
-    await hub().exec(['umount', '/usr/bin/wg']);
+    await undoSlow?.();
   });
   afterAll(async () => {
     await h?.stop();
@@ -30,17 +30,6 @@ lab.describe('worker shutdown on SIGTERM', () => {
   const hub = () => lab.hub();
   const livePeers = async () => parseDump((await hub().exec(['wg', 'show', 'wg0', 'dump'])).stdout).peers;
   const filePeers = async () => listPeers(parseWgConf(await hub().readFile('/etc/wireguard/wg0.conf')));
-
-  /** Makes `wg set` on the hub take `seconds` longer. */
-  async function slowWgSet(seconds: number): Promise<void> {
-    const dir = lab.get().dir;
-    const real = join(dir, 'wg.real');
-    const slow = join(dir, `wg-slow-${seconds}`);
-    copyFileSync('/usr/bin/wg', real);
-    writeFileSync(slow, `#!/bin/sh\n[ "$1" = set ] && sleep ${seconds}\nexec ${real} "$@"\n`);
-    chmodSync(slow, 0o755);
-    expect((await hub().exec(['mount', '--bind', slow, '/usr/bin/wg'])).code).toBe(0);
-  }
 
   /** Requests and approves a peer for `user`; resolves once its job is running on the hub. */
   async function approveAndWaitRunning(user: string): Promise<string> {
@@ -54,7 +43,7 @@ lab.describe('worker shutdown on SIGTERM', () => {
   }
 
   it('finishes a job that ends within the bound, then exits 0', async () => {
-    await slowWgSet(1);
+    undoSlow = await slowWgSet(hub(), 1);
     const worker = await startWorkerProcess(configPath);
     workers.push(worker);
     const id = await approveAndWaitRunning('dora');
@@ -67,7 +56,7 @@ lab.describe('worker shutdown on SIGTERM', () => {
   });
 
   it('hands back a job still running at the bound, exits 0, and another worker completes it exactly once', async () => {
-    await slowWgSet(8);
+    undoSlow = await slowWgSet(hub(), 8);
     const first = await startWorkerProcess(configPath);
     workers.push(first);
     const id = await approveAndWaitRunning('eve');
@@ -77,7 +66,7 @@ lab.describe('worker shutdown on SIGTERM', () => {
     // It left before its job could finish (the hub's `wg set` sleeps 8 s): handed back, not waited for.
     expect((await h.runtime.bot.requests.get(id)).state).toBe('provisioning');
 
-    await hub().exec(['umount', '/usr/bin/wg']);
+    await undoSlow();
     workers.push(await startWorkerProcess(configPath));
     await h.waitFor((m) => m.reply.kind === 'peer.provisioned' && m.reply.requestId === id, 60_000);
     const request = await h.runtime.bot.requests.get(id);
