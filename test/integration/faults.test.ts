@@ -11,6 +11,7 @@ import { listPeers, parseWgConf } from '../../wg/conf.js';
 import { parseDump } from '../../wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
+import { jobsSettled, waitUntil } from '../support/wait.js';
 import { startWorkerProcess, type WorkerProcess, writeConfigFile } from '../support/worker-process.js';
 
 const lab = useLab({ hubs: 2, clients: 0 });
@@ -117,14 +118,6 @@ async function expectProvisionedOnce(h: Harness, ids: string[]): Promise<void> {
   }
 }
 
-async function waitUntil(what: string, ms: number, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
 lab.describe('faults survived', () => {
   it('Redis restarted in the middle of a burst: every request provisioned, none twice on the hub', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-redis-restart-'));
@@ -194,7 +187,7 @@ lab.describe('faults survived', () => {
       expect(reply?.kind === 'peer.failed' ? reply.error.code : '').toBe('SSH_UNREACHABLE');
       expect(reply === undefined ? '' : renderText(reply)).toMatch(/cannot reach hub "hub1"/);
       expect((await h.runtime.bot.requests.get(stuck)).state).toBe('failed');
-      const [job] = await queue1.getFailed(0, 10);
+      const [job] = await jobsSettled(queue1, 'failed', 1);
       expect(job?.attemptsMade).toBe(4);
 
       const metrics = await h.runtime.metrics.render();
@@ -242,7 +235,7 @@ lab.describe('faults survived', () => {
           /host key of hub "hub2" .* changed: expected SHA256:\S+, offered SHA256:\S+/,
         );
       }
-      const failedJobs = await h.runtime.bot.queues.hubQueue('hub2').getFailed(0, 10);
+      const failedJobs = await jobsSettled(h.runtime.bot.queues.hubQueue('hub2'), 'failed', 2);
       expect(failedJobs.map((j) => j.attemptsMade)).toEqual([1, 1]);
       const keys = new Set(
         (await Promise.all(ids.map((id) => h.runtime.bot.requests.get(id)))).map((r) => r.publicKey),

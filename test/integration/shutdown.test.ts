@@ -4,6 +4,7 @@ import { listPeers, parseWgConf } from '../../wg/conf.js';
 import { parseDump } from '../../wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
+import { jobsSettled } from '../support/wait.js';
 import { startWorkerProcess, type WorkerProcess, writeConfigFile } from '../support/worker-process.js';
 
 const lab = useLab({ hubs: 1, clients: 0 });
@@ -73,8 +74,11 @@ lab.describe('worker shutdown on SIGTERM', () => {
     expect(request.state).toBe('provisioned');
     expect((await livePeers()).filter((p) => p.publicKey === request.publicKey)).toHaveLength(1);
     expect((await filePeers()).filter((p) => p.publicKey === request.publicKey)).toHaveLength(1);
-    const completed = await h.runtime.bot.queues.hubQueue('hub1').getCompleted(0, 100);
-    const job = completed.find((j) => (j.data as { requestId?: string }).requestId === id);
+    const isOurs = (j: { data: unknown }) => (j.data as { requestId?: string }).requestId === id;
+    const completed = await jobsSettled(h.runtime.bot.queues.hubQueue('hub1'), 'completed', (jobs) =>
+      jobs.some(isOurs),
+    );
+    const job = completed.find(isOurs);
     // The hand-back went through the stalled check, not a failed attempt.
     expect(job?.attemptsMade).toBe(1);
     expect(
