@@ -190,9 +190,14 @@ lab.describe('faults survived', () => {
       const [job] = await jobsSettled(queue1, 'failed', 1);
       expect(job?.attemptsMade).toBe(4);
 
-      const metrics = await h.runtime.metrics.render();
       const failures = (final: string) =>
         `tunnelgate_job_failures_total{queue="hub-hub1",kind="provision",hub="hub1",code="SSH_UNREACHABLE",final="${final}"}`;
+      // Counted from the worker's `failed` event, which follows the move to the failed set.
+      let metrics = '';
+      await waitUntil('the final failure counted', 5_000, async () => {
+        metrics = await h.runtime.metrics.render();
+        return metrics.includes(`${failures('true')} `);
+      });
       expect(metrics).toContain(`${failures('false')} 3`);
       expect(metrics).toContain(`${failures('true')} 1`);
     } finally {
