@@ -54,6 +54,21 @@ export async function slowWgSet(hub: LabHub, seconds: number): Promise<Undo> {
   };
 }
 
+/**
+ * Remounts the hub's /etc/wireguard read-only (it is a bind mount in the hub's own mount
+ * namespace), so every write of its config file fails the way a full or read-only disk does.
+ * The live interface is untouched. Its undo remounts it read-write and may be called more than once.
+ */
+export async function readOnlyWgConfigDir(hub: LabHub): Promise<Undo> {
+  await must(hub, ['mount', '-o', 'remount,bind,ro', '/etc/wireguard']);
+  let readOnly = true;
+  return async () => {
+    if (!readOnly) return;
+    readOnly = false;
+    await must(hub, ['mount', '-o', 'remount,bind,rw', '/etc/wireguard']);
+  };
+}
+
 /** Reloads the lab's standard hub ruleset (flushing any fault or extra table). */
 export async function restoreFirewall(hub: LabHub, operatorAddress: string): Promise<void> {
   await must(hub, ['nft', '-f', '-'], renderHubRuleset({ operatorAddress }));

@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Message } from '../../bot/model/reply.js';
+import { readOnlyWgConfigDir } from '../../lab/faults.js';
 import { HUB_WG_CONFIG } from '../../lab/hub.js';
 import { listPeers, parseWgConf } from '../../wg/conf.js';
 import { parseDump } from '../../wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
+import { jobsSettled } from '../support/wait.js';
 
 const lab = useLab({ hubs: 1, clients: 1 });
 
@@ -13,7 +16,10 @@ lab.describe('time-bound access on a lab hub', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness(lab.get(), 'time-bound', { policy: { expiryWarning: '3s' } });
+    h = await startHarness(lab.get(), 'time-bound', {
+      policy: { expiryWarning: '3s' },
+      worker: { lockDuration: '5s', stalledInterval: '2s', attempts: 2, backoff: '1s' },
+    });
   });
   afterAll(async () => {
     await h?.stop();
@@ -83,6 +89,43 @@ lab.describe('time-bound access on a lab hub', () => {
     await h.waitFor(about('peer.revoked', 'bob-phone'), 25_000);
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(decided?.expiresAt ?? '') - 1_000);
     expect(await liveKeys()).not.toContain(request.publicKey);
+  });
+
+  it('tells the leads, after the retries, when the hub config file cannot take an extended expiry', async () => {
+    const request = await provision('carol', '/vpn request tablet --for 1h');
+    const fileExpiry = async () =>
+      listPeers(parseWgConf(await hub().readFile(HUB_WG_CONFIG))).find(
+        (p) => p.publicKey === request.publicKey,
+      )?.meta?.expires;
+    expect(await fileExpiry()).toBe(request.expiresAt);
+    const undo = await readOnlyWgConfigDir(hub());
+    try {
+      const pending = replyOf(await h.run('carol', '/vpn extend carol-tablet 1h'), 'extension.pending');
+      const decided = replyOf(await h.run('alice', `/vpn approve ${pending?.id}`), 'extension.decided');
+      expect(decided?.approved).toBe(true);
+      const notice = await h.waitFor(
+        (m) =>
+          m.reply.kind === 'notice' && m.reply.text.includes('writing the extended expiry of carol-tablet'),
+        20_000,
+      );
+      expect(notice.to).toEqual({ type: 'leads' });
+      expect(notice.reply.kind === 'notice' ? notice.reply.text : '').toMatch(
+        /extend again after fixing the hub/,
+      );
+      // Redis has the approved expiry; the hub file, which reconcile trusts, still has the old one.
+      expect((await h.runtime.bot.requests.get(request.id)).expiresAt).toBe(decided?.expiresAt);
+      expect(await fileExpiry()).toBe(request.expiresAt);
+      expect(await liveKeys()).toContain(request.publicKey);
+      const isSetExpiry = (j: Job) => j.name === 'set-expiry';
+      const failed = await jobsSettled(h.runtime.bot.queues.hubQueue('hub1'), 'failed', (jobs) =>
+        jobs.some(isSetExpiry),
+      );
+      expect(failed.find(isSetExpiry)?.attemptsMade).toBe(2);
+    } finally {
+      await undo();
+    }
+    await h.run('carol', '/vpn revoke carol-tablet');
+    await h.waitFor(about('peer.revoked', 'carol-tablet'));
   });
 
   it('refuses to extend a permanent peer', async () => {
