@@ -29,9 +29,9 @@ export async function runServe(
   // With a `slack` section, the bot's messages go to Slack (HTTP or Socket Mode).
   const slack =
     role !== 'worker' && config.slack !== undefined ? new SlackAdapter(config, logger) : undefined;
-  // With a `discord` section holding a token (and no `slack` section), they go to Discord.
+  // With a `discord` section holding a token, they go to Discord (the schema refuses both).
   const discord =
-    role !== 'worker' && slack === undefined && config.discord?.token !== undefined
+    role !== 'worker' && config.discord?.token !== undefined
       ? new DiscordAdapter(config.discord, logger)
       : undefined;
   const runtime = await startRuntime({

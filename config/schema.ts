@@ -208,5 +208,15 @@ export const TunnelgateConfig = z
         ctx.addIssue({ code: 'custom', path: ['roles'], message: `"${id}" is not a valid user id` });
       }
     }
+    // Roles, approvals and DMs are keyed by one platform's user ids, and every bot process
+    // delivers from the same notify queue: one deployment serves one chat platform.
+    if (config.slack !== undefined && config.discord !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['discord'],
+        message:
+          'slack and discord are both configured, but one Tunnelgate serves one chat platform (roles, approvals and DMs use its user ids): keep one of the two sections',
+      });
+    }
   });
 export type TunnelgateConfig = z.infer<typeof TunnelgateConfig>;
