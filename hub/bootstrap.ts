@@ -158,14 +158,18 @@ const WORD = '[A-Za-z0-9_][A-Za-z0-9_.:,=+@-]*';
  * The guard every installed program starts with. It runs as root for an unprivileged caller, so
  * before the program sees them: each argument must be the hub's interface, its config file, (for
  * a program with `configDirArgs`) the config file's directory or a file directly in it that is no
- * symlink, a WireGuard key, an address
- * list that names no existing path, or a plain word; stdin is checked line by line when the
- * program declares what it reads, else closed. It then runs in an empty root-owned directory.
+ * symlink, a WireGuard key, an address list that names no existing path, or a plain word; for a
+ * program with `interfaceFirst`, the first one must be the hub's interface. Stdin is checked line
+ * by line when the program declares what it reads, else closed. It then runs in an empty
+ * root-owned directory.
  */
 const GUARD = `tg_refuse() { echo "tunnelgate: refused: $1" >&2; exit 64; }
 cd ${PROGRAM_CWD} || tg_refuse 'no ${PROGRAM_CWD} (run tunnelgate hub bootstrap again)'
 tg_nl='
 '
+if [ -n "$tg_interface_first" ] && [ "\${1-}" != "$tg_interface" ]; then
+  tg_refuse "interface \${1-}: this hub's interface is $tg_interface"
+fi
 for tg_arg in "$@"; do
   case $tg_arg in
   "$tg_interface" | "$tg_config") continue ;;
@@ -198,7 +202,7 @@ if [ -n "$tg_input" ]; then
 else
   exec < /dev/null
 fi
-unset tg_arg tg_top tg_nl tg_in tg_dir_args`;
+unset tg_arg tg_top tg_nl tg_in tg_dir_args tg_interface_first`;
 
 /** Single-quotes a value for sh. */
 function shWord(value: string): string {
@@ -215,6 +219,7 @@ export function renderProgramFile(program: HubProgram, hub: HubConfig): string {
     `tg_config=${shWord(hub.configPath)}`,
     `tg_confdir=${shWord(dirname(hub.configPath))}`,
     `tg_dir_args=${program.configDirArgs === true ? '1' : "''"}`,
+    `tg_interface_first=${program.interfaceFirst === true ? '1' : "''"}`,
     `tg_input=${shWord(program.inputLine ?? '')}`,
     GUARD,
     program.text,

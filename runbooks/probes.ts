@@ -39,7 +39,7 @@ echo "probe $host size $((mtu + 32)) wg-mtu $mtu"
 ping -n -c 1 -W 1 -M do -s "$((mtu + 32))" "$host" 2>&1
 exit 0`;
 
-const PMTU = registerHubProgram('tunnelgate-pmtu', PMTU_SH);
+const PMTU = registerHubProgram('tunnelgate-pmtu', PMTU_SH, { interfaceFirst: true });
 
 /** Step `pmtu`: the don't-fragment probe toward `publicKey`'s endpoint (any peer's when null). */
 export function pmtuStep(iface: string, publicKey: string | null): Step {

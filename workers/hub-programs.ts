@@ -36,18 +36,23 @@ export interface HubProgram {
    * symlink) where the program runs as root; otherwise the config file is the only path it takes.
    */
   readonly configDirArgs?: boolean;
+  /**
+   * When true, the first argument must be the hub's own WireGuard interface where the program
+   * runs as root, so the bot's user cannot point it at another interface on the same host.
+   */
+  readonly interfaceFirst?: boolean;
 }
 
 const registry = new Map<string, HubProgram>();
 
 /**
- * Registers a program (idempotent for the same name and text) and returns it. Throws INTERNAL
- * for a bad name or a name already registered with other text.
+ * Registers a program (idempotent for the same name, text and options) and returns it. Throws
+ * INTERNAL for a bad name or a name already registered with other text or options.
  */
 export function registerHubProgram(
   name: string,
   text: string,
-  options: { inputLine?: string; configDirArgs?: boolean } = {},
+  options: { inputLine?: string; configDirArgs?: boolean; interfaceFirst?: boolean } = {},
 ): HubProgram {
   if (!PROGRAM_NAME.test(name)) throw new TunnelgateError('INTERNAL', `bad hub program name "${name}"`);
   const existing = registry.get(name);
@@ -55,9 +60,13 @@ export function registerHubProgram(
     if (
       existing.text !== text ||
       existing.inputLine !== options.inputLine ||
-      existing.configDirArgs !== options.configDirArgs
+      existing.configDirArgs !== options.configDirArgs ||
+      existing.interfaceFirst !== options.interfaceFirst
     )
-      throw new TunnelgateError('INTERNAL', `hub program "${name}" is registered twice with different text`);
+      throw new TunnelgateError(
+        'INTERNAL',
+        `hub program "${name}" is registered twice with different text or options`,
+      );
     return existing;
   }
   const program: HubProgram = {
@@ -65,6 +74,7 @@ export function registerHubProgram(
     text,
     ...(options.inputLine === undefined ? {} : { inputLine: options.inputLine }),
     ...(options.configDirArgs === undefined ? {} : { configDirArgs: options.configDirArgs }),
+    ...(options.interfaceFirst === undefined ? {} : { interfaceFirst: options.interfaceFirst }),
   };
   registry.set(name, program);
   return program;

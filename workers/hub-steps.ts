@@ -122,9 +122,9 @@ export const WG_STAGE_SH = 'exec wg set "$1" peer "$2"';
 /** `wg set $1 peer $2 remove`: removes peer $2 from the live interface (a no-op when absent). */
 export const WG_REMOVE_SH = 'exec wg set "$1" peer "$2" remove';
 // `wg` itself is not in the least-privilege sudoers entry: these three are all the bot changes live.
-const WG_SET = registerHubProgram('tunnelgate-wg-set', WG_SET_SH);
-const WG_STAGE = registerHubProgram('tunnelgate-wg-stage', WG_STAGE_SH);
-const WG_REMOVE = registerHubProgram('tunnelgate-wg-remove', WG_REMOVE_SH);
+const WG_SET = registerHubProgram('tunnelgate-wg-set', WG_SET_SH, { interfaceFirst: true });
+const WG_STAGE = registerHubProgram('tunnelgate-wg-stage', WG_STAGE_SH, { interfaceFirst: true });
+const WG_REMOVE = registerHubProgram('tunnelgate-wg-remove', WG_REMOVE_SH, { interfaceFirst: true });
 
 /** Step `wg-set`: peer `publicKey` live on the hub's interface with exactly `allowedIps`. */
 export function wgSetStep(hub: HubConfig, publicKey: string, allowedIps: readonly string[]): Step {
@@ -190,8 +190,8 @@ export const PERSIST = registerHubProgram('tunnelgate-persist', APPEND_PEER_SH, 
   inputLine: PEER_SECTION_LINE,
 });
 export const UNPERSIST = registerHubProgram('tunnelgate-unpersist', REMOVE_PEER_SH);
-export const CHECK = registerHubProgram('tunnelgate-check', CHECK_PEER_SH);
-const DUMP = registerHubProgram('tunnelgate-dump', DUMP_SH);
+export const CHECK = registerHubProgram('tunnelgate-check', CHECK_PEER_SH, { interfaceFirst: true });
+const DUMP = registerHubProgram('tunnelgate-dump', DUMP_SH, { interfaceFirst: true });
 const READ_CONF = registerHubProgram('tunnelgate-conf', READ_CONF_SH);
 
 /** Read-only step: the live dump (private key hidden). */

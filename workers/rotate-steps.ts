@@ -79,7 +79,7 @@ export function committedSection(publicKey: string, allowedIps: readonly string[
 }
 
 /** Registered so a bootstrapped (least-privilege) hub has them installed for sudo mode. */
-const WATCH = registerHubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH);
+const WATCH = registerHubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH, { interfaceFirst: true });
 const COMMIT = registerHubProgram('tunnelgate-commit', COMMIT_ROTATION_SH, { inputLine: PEER_SECTION_LINE });
 
 function check(hub: HubConfig, name: string, publicKey: string): Step {

@@ -139,6 +139,16 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       expect(dump.stdout.split('\t')[1]).toBe(wgPublicKey);
       expect(dump.stdout).toMatch(/^\(hidden\)\t/);
       expect((await conn.exec([program('wg-set'), 'wg0', KEY, '/etc/shadow'])).exitCode).toBe(64);
+      // Another interface on the same host is out of reach, however well-formed the rest.
+      for (const [name, args] of [
+        ['wg-set', ['wg1', KEY, '10.9.0.2/32']],
+        ['wg-remove', ['eth0', KEY]],
+        ['dump', ['lo']],
+      ] as const) {
+        const other = await conn.exec([program(name), ...args]);
+        expect(other.exitCode, name).toBe(64);
+        expect(other.stderr, name).toContain("this hub's interface is wg0");
+      }
       // A key with no "/" that starts with "+" is still a key, not a refused word.
       const plusKey = `+${'A'.repeat(41)}E=`;
       const checked = await conn.exec([program('check'), 'wg0', plusKey, '/etc/wireguard/wg0.conf']);

@@ -31,9 +31,12 @@ describe('the hub program registry', () => {
       registerHubProgram(
         'tunnelgate-dump',
         hubPrograms().find((p) => p.name === 'tunnelgate-dump')?.text ?? '',
+        { interfaceFirst: true },
       ),
     ).toBeDefined();
     expect(() => registerHubProgram('tunnelgate-dump', 'echo other')).toThrow(/registered twice/);
+    const text = hubPrograms().find((p) => p.name === 'tunnelgate-dump')?.text ?? '';
+    expect(() => registerHubProgram('tunnelgate-dump', text)).toThrow(/registered twice/);
     expect(() => registerHubProgram('../../bin/sh', 'true')).toThrow(/bad hub program name/);
   });
 });
@@ -97,6 +100,41 @@ describe('sudo mode', () => {
       }
     }
     expect([...unprivileged].sort()).toEqual(['date +%s', 'ip -j', 'ping -n', 'sysctl net.ipv4.ip_forward']);
+  });
+
+  it('passes the hub interface only as the first argument of programs that pin it', () => {
+    const keys = { oldPublicKey: KEY, newPublicKey: KEY2 };
+    const steps = [
+      ...provisionSteps(hub, { publicKey: KEY, allowedIps: ['10.6.0.2/32'], section: '\n' }),
+      ...removeSteps(hub, KEY),
+      ...stageSteps(hub, KEY2, '\n'),
+      ...watchSteps(hub, keys, ['10.6.0.2/32'], 10, 0.05),
+      ...readSteps(hub, { ping: [{ publicKey: KEY, address: '10.6.0.2' }], pmtuPeer: KEY }),
+    ];
+    const pinned = new Set(
+      hubPrograms()
+        .filter((p) => p.interfaceFirst === true)
+        .map((p) => p.name),
+    );
+    const passing = new Set<string>();
+    for (const step of steps) {
+      const argv = sudoArgv(step.argv);
+      const args = argv.slice(3);
+      if (!args.includes(hub.interface)) continue;
+      const name = argv[2]?.split('/').pop() ?? '';
+      passing.add(name);
+      expect(args.indexOf(hub.interface), name).toBe(0);
+    }
+    expect([...passing].sort()).toEqual([...pinned].sort());
+    expect([...pinned].sort()).toEqual([
+      'tunnelgate-check',
+      'tunnelgate-dump',
+      'tunnelgate-pmtu',
+      'tunnelgate-watch',
+      'tunnelgate-wg-remove',
+      'tunnelgate-wg-set',
+      'tunnelgate-wg-stage',
+    ]);
   });
 });
 
