@@ -5,7 +5,6 @@
  * or removes the peer at its expiry through the revoke job's code. Provisioning queues the first
  * link as `expire-<requestId>`; an approved `/vpn extend` only changes the records.
  */
-import type { PeerRecord } from '../bot/model/peer.js';
 import type { WorkerContext } from './context.js';
 import type { HubJob } from './jobs.js';
 import { revoke } from './revoke.js';
@@ -28,14 +27,9 @@ export function firstLinkDelay(forMs: number, warningMs: number): number {
   return Math.max(0, forMs - warningMs);
 }
 
-async function currentRecord(ctx: WorkerContext, job: ExpireJob): Promise<PeerRecord | null> {
-  const records = await ctx.inventory.list(job.hub);
-  return records.find((r) => r.requestId === job.requestId) ?? null;
-}
-
 /** Runs one link of the chain. Throws TunnelgateError when the removal fails (then retried). */
 export async function expirePeer(ctx: WorkerContext, job: ExpireJob, jobId?: string): Promise<ExpireOutcome> {
-  const record = await currentRecord(ctx, job);
+  const record = await ctx.inventory.findByRequest(job.hub, job.requestId);
   if (record === null) return 'gone';
   if (record.expiresAt === null) return 'permanent';
   const now = ctx.clock().getTime();

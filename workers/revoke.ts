@@ -20,9 +20,7 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
   // remove the key the peer holds now, found by its request.
   const record =
     (await ctx.inventory.find(hub.name, job.publicKey)) ??
-    (job.requestId === undefined
-      ? null
-      : ((await ctx.inventory.list(hub.name)).find((r) => r.requestId === job.requestId) ?? null));
+    (job.requestId === undefined ? null : await ctx.inventory.findByRequest(hub.name, job.requestId));
   const publicKey = record?.publicKey ?? job.publicKey;
   const results = await runScript(ctx.pool.get(hub.name), removeSteps(hub, publicKey));
   const check = parsePeerCheck(results.check?.stdout ?? '');

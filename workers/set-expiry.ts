@@ -4,7 +4,6 @@
  * record reconcile rebuilds Redis from, so without this a rebuilt inventory would bring back the
  * old expiry and remove the peer before its extended time.
  */
-import type { PeerRecord } from '../bot/model/peer.js';
 import { TunnelgateError } from '../core/errors.js';
 import { hubConfig, type WorkerContext } from './context.js';
 import { programStep, registerHubProgram } from './hub-programs.js';
@@ -69,10 +68,8 @@ export function setExpiryJobId(requestId: string, expiresAt: string): string {
  * order still leave the latest one). Throws HUB_COMMAND_FAILED and the SSH errors (retried).
  */
 export async function setExpiry(ctx: WorkerContext, job: SetExpiryJob): Promise<SetExpiryOutcome> {
-  const record: PeerRecord | undefined = (await ctx.inventory.list(job.hub)).find(
-    (r) => r.requestId === job.requestId,
-  );
-  if (record === undefined) return 'gone';
+  const record = await ctx.inventory.findByRequest(job.hub, job.requestId);
+  if (record === null) return 'gone';
   const hub = hubConfig(ctx.config, job.hub);
   const results = await runScript(ctx.pool.get(hub.name), [
     programStep('set-expires', SET_EXPIRES, [hub.configPath, record.publicKey, record.expiresAt ?? 'null']),

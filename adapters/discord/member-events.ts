@@ -53,8 +53,9 @@ export async function offboardLeaver(deps: MemberEventDeps, userId: string, why:
   const { ctx } = deps;
   try {
     const user = UserId.parse(userId);
-    const peers = (await ctx.inventory.listAll(ctx.config.hubs.map((h) => h.name))).filter(
-      (p) => p.owner === user,
+    const peers = await ctx.inventory.listByOwner(
+      ctx.config.hubs.map((h) => h.name),
+      user,
     );
     const pending = await ctx.requests.list({ requester: user, states: ['pending'] });
     if (peers.length === 0 && pending.length === 0) return;

@@ -121,8 +121,8 @@ export async function decideExtension(
     return decidedMessages(actor, denied, reply);
   }
 
-  const record = (await ctx.inventory.list(pending.hub)).find((r) => r.requestId === pending.requestId);
-  if (record === undefined || record.expiresAt === null) {
+  const record = await ctx.inventory.findByRequest(pending.hub, pending.requestId);
+  if (record === null || record.expiresAt === null) {
     throw new TunnelgateError('CONFLICT', `${pending.peer} is no longer time-bound on ${pending.hub}`, {
       hint: 'its access may have ended already: send a new /vpn request',
     });

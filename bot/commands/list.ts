@@ -25,9 +25,10 @@ export async function handleList(ctx: BotContext, actor: Actor, command: ListCom
     });
   }
   const hubs = ctx.config.hubs.map((h) => h.name);
-  const records = (await ctx.inventory.listAll(hubs)).filter(
-    (r) => command.scope === 'all' || r.owner === actor.id,
-  );
+  const records =
+    command.scope === 'all'
+      ? await ctx.inventory.listAll(hubs)
+      : await ctx.inventory.listByOwner(hubs, actor.id);
   const jobId = await ctx.queues.addTask({
     kind: 'peers',
     hubs: [...new Set(records.map((r) => r.hub))],

@@ -22,7 +22,7 @@ export async function handleOffboard(
     throw new TunnelgateError('FORBIDDEN', 'only leads can offboard users');
   const now = ctx.clock();
   const hubs = ctx.config.hubs.map((h) => h.name);
-  const peers = (await ctx.inventory.listAll(hubs)).filter((r) => r.owner === command.user);
+  const peers = await ctx.inventory.listByOwner(hubs, command.user);
   const messages: Message[] = [];
   for (const record of peers) {
     const jobId = await queueRevocation(ctx, record, actor, 'offboard');

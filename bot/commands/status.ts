@@ -13,10 +13,10 @@ export async function handleStatus(
   command: StatusCommand,
 ): Promise<Message[]> {
   const hubs = ctx.config.hubs.map((h) => h.name);
-  const all = await ctx.inventory.listAll(hubs);
-  const records = all.filter((r) =>
-    command.peer === undefined ? r.owner === actor.id : r.peer === command.peer,
-  );
+  const records =
+    command.peer === undefined
+      ? await ctx.inventory.listByOwner(hubs, actor.id)
+      : [await ctx.inventory.findByName(hubs, command.peer)].filter((r) => r !== null);
   if (command.peer !== undefined) {
     const record = records[0];
     if (record === undefined) throw new TunnelgateError('NOT_FOUND', `there is no peer ${command.peer}`);

@@ -3,12 +3,14 @@
  * taken with HSETNX on the hub's claim hash inside one Lua script, so two allocations can never get
  * the same address, whatever the concurrency, and a retry of the same allocation gets its earlier
  * address back (claims are also indexed by holder). A per-subnet hint remembers where free
- * addresses start, so a claim costs the same on a hub with 10 peers as with 10,000.
+ * addresses start, so a claim costs the same on a hub with 10 peers as with 10,000. Records are
+ * found by name, request or owner through an index kept with them (inventory-index.ts).
  */
 import type { Redis } from 'ioredis';
 import { TunnelgateError } from '../../core/errors.js';
 import { cidrRange, formatAddress, parseAddress, parseCidr } from '../../wg/cidr.js';
 import { PeerRecord } from '../model/peer.js';
+import { indexField, LOOKUP_RECORDS, PUT_RECORD, REMOVE_RECORD, REPLACE_RECORD } from './inventory-index.js';
 import type { RedisKeys } from './keys.js';
 
 /** Candidates tried per claim round trip before the hint moves on. */
@@ -46,13 +48,13 @@ export class InventoryStore {
   /** Records (or replaces) a peer. */
   async put(record: PeerRecord): Promise<void> {
     const valid = PeerRecord.parse(record);
-    await this.redis.hset(this.keys.inventory(valid.hub), valid.publicKey, JSON.stringify(valid));
+    await this.redis.eval(PUT_RECORD, 2, ...this.hashes(valid.hub), valid.publicKey, JSON.stringify(valid));
   }
 
   /** Forgets a peer and frees its addresses. */
   async remove(hub: string, publicKey: string): Promise<void> {
-    const record = await this.find(hub, publicKey);
-    await this.redis.hdel(this.keys.inventory(hub), publicKey);
+    const raw = await this.redis.eval(REMOVE_RECORD, 2, ...this.hashes(hub), publicKey);
+    const record = typeof raw === 'string' ? PeerRecord.parse(JSON.parse(raw)) : null;
     for (const address of [record?.address, record?.address6]) {
       if (address !== undefined) await this.releaseAddress(hub, address, publicKey);
     }
@@ -66,8 +68,7 @@ export class InventoryStore {
     const valid = PeerRecord.parse(record);
     const tx = this.redis
       .multi()
-      .hset(this.keys.inventory(hub), valid.publicKey, JSON.stringify(valid))
-      .hdel(this.keys.inventory(hub), oldPublicKey);
+      .eval(REPLACE_RECORD, 2, ...this.hashes(hub), oldPublicKey, valid.publicKey, JSON.stringify(valid));
     for (const address of [valid.address, valid.address6]) {
       if (address === undefined) continue;
       tx.hset(this.keys.ipam(hub), address, valid.publicKey)
@@ -94,9 +95,33 @@ export class InventoryStore {
     return lists.flat();
   }
 
-  /** Finds a peer by name on any of the hubs; null when none. */
+  /** Finds a peer by name on any of the hubs (names are unique across hubs); null when none. */
   async findByName(hubs: readonly string[], peer: string): Promise<PeerRecord | null> {
-    return (await this.listAll(hubs)).find((r) => r.peer === peer) ?? null;
+    const found = await Promise.all(hubs.map((hub) => this.lookup(hub, indexField.peer(peer))));
+    return found.flat().find((r) => r.peer === peer) ?? null;
+  }
+
+  /** The peer a request created on `hub`, under whatever key it holds now; null when none. */
+  async findByRequest(hub: string, requestId: string): Promise<PeerRecord | null> {
+    const found = await this.lookup(hub, indexField.request(requestId));
+    return found.find((r) => r.requestId === requestId) ?? null;
+  }
+
+  /** Every peer `owner` has on the given hubs. */
+  async listByOwner(hubs: readonly string[], owner: string): Promise<PeerRecord[]> {
+    const found = await Promise.all(hubs.map((hub) => this.lookup(hub, indexField.owner(owner))));
+    return found.flat().filter((r) => r.owner === owner);
+  }
+
+  /** The records one index field of `hub` names (see inventory-index.ts). */
+  private async lookup(hub: string, field: string): Promise<PeerRecord[]> {
+    const raws = (await this.redis.eval(LOOKUP_RECORDS, 2, ...this.hashes(hub), field)) as unknown[];
+    return raws.flatMap((raw) => (typeof raw === 'string' ? [PeerRecord.parse(JSON.parse(raw))] : []));
+  }
+
+  /** KEYS of the record scripts: the hub's records hash and its index. */
+  private hashes(hub: string): [string, string] {
+    return [this.keys.inventory(hub), this.keys.inventoryIndex(hub)];
   }
 
   /** Addresses currently claimed on a hub. */

@@ -12,6 +12,8 @@ export interface RedisKeys {
   requestsFor(peer: string): string;
   /** Hash publicKey -> PeerRecord JSON for one hub. */
   inventory(hub: string): string;
+  /** Hash `n:<peer>`, `r:<requestId>`, `o:<owner>` -> public key(s) of one hub's inventory. */
+  inventoryIndex(hub: string): string;
   /** Hash address -> publicKey for one hub: the address claims. */
   ipam(hub: string): string;
   /** Hash `<publicKey>|<family>` -> address: the same claims by holder. */
@@ -32,6 +34,7 @@ export function redisKeys(prefix: string): RedisKeys {
     requestsBy: (user) => `${prefix}:reqs:by:${user}`,
     requestsFor: (peer) => `${prefix}:reqs:peer:${peer}`,
     inventory: (hub) => `${prefix}:inv:${hub}`,
+    inventoryIndex: (hub) => `${prefix}:inv-idx:${hub}`,
     ipam: (hub) => `${prefix}:ipam:${hub}`,
     ipamHolders: (hub) => `${prefix}:ipam-holders:${hub}`,
     ipamHints: (hub) => `${prefix}:ipam-hints:${hub}`,
