@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PeerRecord } from '../../bot/model/peer.js';
+import { PeerRecord } from '../../bot/model/peer.js';
 import { InventoryStore } from '../../bot/store/inventory.js';
 import { type RedisKeys, redisKeys } from '../../bot/store/keys.js';
 import { type FreshPrefix, freshPrefix, redisUrl } from '../support/redis.js';
@@ -10,8 +10,11 @@ const KEY_B = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
 const KEY_C = 'gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdO4AdSGw=';
 const KEY_A2 = 'YCrFDAy9+BGrbnPFoYsKgrqQfhtPmDVNtJ+jJkw7p0g=';
 
-function peer(over: Partial<PeerRecord> & Pick<PeerRecord, 'publicKey'>): PeerRecord {
-  return {
+type PeerInput = { [K in keyof PeerRecord]?: string | null };
+
+/** A valid record for bob's laptop on hub1, with `over` changed. */
+function peer(over: PeerInput & { publicKey: string }): PeerRecord {
+  return PeerRecord.parse({
     peer: 'bob-laptop',
     owner: 'bob',
     device: 'laptop',
@@ -22,7 +25,7 @@ function peer(over: Partial<PeerRecord> & Pick<PeerRecord, 'publicKey'>): PeerRe
     createdAt: '2026-11-24T10:00:00.000Z',
     expiresAt: null,
     ...over,
-  } as PeerRecord;
+  });
 }
 
 describe('the inventory index', () => {
@@ -73,7 +76,7 @@ describe('the inventory index', () => {
 
   it('follows a rotation to the new key and forgets removed peers', async () => {
     for (const record of [bobLaptop, carolDesk]) await inventory.put(record);
-    const rotated = { ...bobLaptop, publicKey: KEY_A2 };
+    const rotated = peer({ publicKey: KEY_A2 });
     await inventory.replaceKey('hub1', KEY_A, rotated);
     expect(await inventory.findByName(hubs, 'bob-laptop')).toEqual(rotated);
     expect(await inventory.findByRequest('hub1', 'r-aaaaaa')).toEqual(rotated);
@@ -95,7 +98,7 @@ describe('the inventory index', () => {
 
   it('moves the owner entry when a record under the same key changes owner', async () => {
     await inventory.put(bobLaptop);
-    await inventory.put({ ...bobLaptop, owner: 'carol', peer: 'carol-laptop' });
+    await inventory.put(peer({ publicKey: KEY_A, owner: 'carol', peer: 'carol-laptop' }));
     expect(await inventory.listByOwner(hubs, 'bob')).toEqual([]);
     expect((await inventory.listByOwner(hubs, 'carol')).map((r) => r.peer)).toEqual(['carol-laptop']);
     expect(await inventory.findByName(hubs, 'bob-laptop')).toBeNull();
