@@ -12,8 +12,9 @@ import {
   type ScriptResults,
   type Step,
 } from '../workers/ssh/remote-script.js';
-import { BOT_USER, type BootstrapPlan, PROGRAM_CWD } from './bootstrap.js';
+import { BOT_USER, type BootstrapPlan } from './bootstrap.js';
 import { FORWARD_DROP_IN } from './paths.js';
+import { PROGRAM_CWD } from './program-file.js';
 
 const PATH_LINE = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH';
 
