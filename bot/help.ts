@@ -93,7 +93,8 @@ const TOPICS: Readonly<Record<Verb, Topic>> = {
     details: [
       'Checks a hub for unnecessary holes: extra listeners, input policy, SSH open to all, forward',
       'policy, key file modes, SaveConfig, overlapping or wide AllowedIPs, forwarding, IPv6 filtering',
-      'and MTU. Each finding has a severity, the lines it is based on, and a fix. Read-only.',
+      'and MTU, and on a sudo hub whether its installed Tunnelgate programs are current. Each',
+      'finding has a severity, the lines it is based on, and a fix. Read-only.',
     ],
     examples: ['/vpn audit', '/vpn audit hub1'],
   },

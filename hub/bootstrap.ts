@@ -224,7 +224,7 @@ export function renderBootstrap(
       '/etc/sudoers.d/tunnelgate',
       '0440',
       renderSudoers(),
-      `sudo for ${BOT_USER}: wg and the hub programs only`,
+      `sudo for ${BOT_USER}: the hub programs only`,
       {
         check: 'sudoers',
       },

@@ -3,6 +3,7 @@
  * values, the argument guard, then the program. The bootstrap writes these files; the audit
  * renders them again to tell whether a hub's installed programs are this Tunnelgate's.
  */
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { HubConfig } from '../config/schema.js';
 import type { HubProgram } from '../workers/hub-programs.js';
@@ -85,4 +86,14 @@ export function renderProgramFile(program: HubProgram, hub: HubConfig): string {
     program.text,
     '',
   ].join('\n');
+}
+
+/** The SHA-256 (hex) of each program's installed file on `hub`, by name: what an audit expects. */
+export function programFileDigests(hub: HubConfig, programs: readonly HubProgram[]): Map<string, string> {
+  return new Map(
+    programs.map((program) => [
+      program.name,
+      createHash('sha256').update(renderProgramFile(program, hub)).digest('hex'),
+    ]),
+  );
 }

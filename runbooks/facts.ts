@@ -8,6 +8,7 @@ import type { WgDump } from '../wg/dump.js';
 import type { ScriptResults, Step } from '../workers/ssh/remote-script.js';
 import { type FileMode, fileModesStep, parseFileModes } from './file-modes.js';
 import { firewallSteps, parseRuleset, type Ruleset } from './firewall.js';
+import { parseProgramDigests, programDigestsStep } from './hub-programs.js';
 import { type Link, linksStep, parseLinks } from './links.js';
 import { type Listener, listenersStep, parseListeners } from './listeners.js';
 import {
@@ -39,6 +40,11 @@ export interface ReadPlan {
   pmtuPeer: string | null;
   /** Skip the active probes (audit). */
   passiveOnly?: boolean;
+  /**
+   * The digests of the installed program files this Tunnelgate expects, by program name (audit of
+   * a least-privilege hub); the installed ones are then read too.
+   */
+  programs?: ReadonlyMap<string, string>;
 }
 
 /** The WireGuard port the hub should listen on: ListenPort from the endpoint. */
@@ -58,6 +64,7 @@ export function readSteps(hub: HubConfig, plan: ReadPlan): Step[] {
     fileModesStep(hub.configPath),
     conntrackStep(listenPort(hub)),
   ];
+  if (plan.programs !== undefined) steps.push(programDigestsStep([...plan.programs.keys()]));
   if (plan.passiveOnly) return steps;
   plan.ping.forEach((t, i) => {
     steps.push(pingStep(i, t.address));
@@ -84,6 +91,8 @@ export interface HubFacts {
   flows: Flow[];
   pings: Map<string, PingResult>;
   pmtu: PmtuResult | null;
+  /** Expected and installed program digests; null when not asked for or not readable. */
+  programs: { expected: ReadonlyMap<string, string>; installed: ReadonlyMap<string, string> } | null;
 }
 
 /** Parses the outputs of {@link readSteps}; `fallbackNowSec` is used when the hub clock is unreadable. */
@@ -119,5 +128,13 @@ export function parseFacts(
     flows: parseFlows(out('conntrack')),
     pings,
     pmtu: plan.passiveOnly ? null : parsePmtu(out('pmtu')),
+    programs: programFacts(plan.programs, parseProgramDigests(results.programs)),
   };
+}
+
+function programFacts(
+  expected: ReadonlyMap<string, string> | undefined,
+  installed: ReadonlyMap<string, string> | null,
+): HubFacts['programs'] {
+  return expected === undefined || installed === null ? null : { expected, installed };
 }

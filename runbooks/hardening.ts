@@ -6,10 +6,12 @@
 import type { AuditReport, Finding } from '../bot/model/diagnosis.js';
 import { parseCidr } from '../wg/cidr.js';
 import { findOverlaps } from '../wg/ipam.js';
+import { HUB_PROGRAM_DIR } from '../workers/hub-programs.js';
 import type { HubFacts } from './facts.js';
 import { tooOpen } from './file-modes.js';
 import { finding, MISTAKES } from './finding.js';
 import { baseChains, chainEvidence, evaluateHook } from './firewall.js';
+import { programDrift } from './hub-programs.js';
 import { isLoopback } from './listeners.js';
 import { fullTunnelFindings, INTERNET_SAMPLE, type KnownPeer } from './playbook.js';
 
@@ -28,6 +30,7 @@ export const AUDIT_CHECKS: Readonly<Record<string, Check>> = {
   'ip-forward': ipForward,
   'ipv6-filter': ipv6Filter,
   mtu,
+  'hub-programs': hubPrograms,
 };
 
 /** Runs every check; `known` are the inventory's peers on the hub. */
@@ -170,6 +173,27 @@ function fileModes(facts: HubFacts): Finding[] {
       cause: 'keys and configs readable by other users leak the private key',
       fix: `chmod 600 ${open.map((f) => f.path).join(' ')}`,
       action: { type: 'chmod-600', paths: open.map((f) => f.path) },
+    }),
+  ];
+}
+
+function hubPrograms(facts: HubFacts): Finding[] {
+  if (facts.programs === null) return [];
+  const { missing, changed } = programDrift(facts.programs.expected, facts.programs.installed);
+  if (missing.length + changed.length === 0) return [];
+  return [
+    finding(facts.hub.name, {
+      check: 'hub-programs',
+      subject: [...missing, ...changed].join(' '),
+      severity: missing.length > 0 ? 'high' : 'medium',
+      title: `${missing.length} of Tunnelgate's hub programs missing, ${changed.length} not this version's`,
+      evidence: [
+        ...missing.map((name) => `missing: ${HUB_PROGRAM_DIR}/${name}`),
+        ...changed.map((name) => `differs from this Tunnelgate's: ${HUB_PROGRAM_DIR}/${name}`),
+      ],
+      cause:
+        'the hub was bootstrapped by an older Tunnelgate, or its program files were edited: jobs that need a missing program fail, and a changed one may lack a newer guard',
+      fix: `apply the bootstrap again (tunnelgate hub bootstrap ${facts.hub.name} --ssh-from <CIDR> --apply --as <you>, then --approve by another lead): it installs the current programs and keeps wg0.conf and the hub key`,
     }),
   ];
 }

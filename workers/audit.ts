@@ -1,28 +1,41 @@
 /**
- * The audit task: the same one-script read as diagnose, without active probes, judged by the
- * hardening checks in runbooks/hardening.ts. Fixable findings are stored for `/vpn fix`.
+ * The audit task: the same one-script read as diagnose, without active probes (plus, on a
+ * least-privilege hub, the digests of its installed programs), judged by the hardening checks in
+ * runbooks/hardening.ts. Fixable findings are stored for `/vpn fix`.
  */
 import type { AuditReport } from '../bot/model/diagnosis.js';
 import { FindingStore } from '../bot/store/findings.js';
+import type { HubConfig } from '../config/schema.js';
+import { programFileDigests } from '../hub/program-file.js';
 import { parseFacts, type ReadPlan, readSteps } from '../runbooks/facts.js';
 import { runAudit } from '../runbooks/hardening.js';
 import { knownPeers } from '../runbooks/known-peers.js';
 import { hubConfig, type WorkerContext } from './context.js';
+import { hubPrograms } from './hub-program-catalog.js';
 import type { TaskJob } from './jobs.js';
 import { deliverReport } from './report-delivery.js';
 import { runScript } from './ssh/remote-script.js';
 
 type AuditJob = Extract<TaskJob, { kind: 'audit' }>;
 
-const PLAN: ReadPlan = { ping: [], pmtuPeer: null, passiveOnly: true };
+/** Passive reads only; on a least-privilege hub also the digests of its installed programs. */
+function auditPlan(hub: HubConfig): ReadPlan {
+  return {
+    ping: [],
+    pmtuPeer: null,
+    passiveOnly: true,
+    ...(hub.sudo ? { programs: programFileDigests(hub, hubPrograms()) } : {}),
+  };
+}
 
 /** Builds the audit report (no delivery). Throws SSH_* errors when the hub cannot be read. */
 export async function buildAudit(ctx: WorkerContext, hubName: string): Promise<AuditReport> {
   const hub = hubConfig(ctx.config, hubName);
   const known = knownPeers(await ctx.inventory.list(hub.name));
   const now = ctx.clock();
-  const results = await runScript(ctx.pool.get(hub.name), readSteps(hub, PLAN));
-  const facts = parseFacts(hub, PLAN, results, Math.floor(now.getTime() / 1000));
+  const plan = auditPlan(hub);
+  const results = await runScript(ctx.pool.get(hub.name), readSteps(hub, plan));
+  const facts = parseFacts(hub, plan, results, Math.floor(now.getTime() / 1000));
   return runAudit(facts, known, now.toISOString());
 }
 

@@ -251,9 +251,10 @@ lab.describe('hub bootstrap of a bare lab host', () => {
     await bare().host.execChecked(['chmod', '640', '/etc/wireguard/wg0.key']);
     const audited = await finished(`/vpn audit ${hubName()}`, 'alice');
     if (audited.kind !== 'audit.report') throw new Error(`no audit report: ${renderText(audited)}`);
-    // The ruleset and the listeners (root-only reads) were read: their checks passed.
+    // The ruleset and the listeners (root-only reads) were read: their checks passed. The
+    // installed programs are byte for byte what this Tunnelgate renders.
     expect(audited.report.passed).toEqual(
-      expect.arrayContaining(['input-policy', 'ssh-source', 'listeners']),
+      expect.arrayContaining(['input-policy', 'ssh-source', 'listeners', 'hub-programs']),
     );
     expect(audited.report.findings.map((f) => f.check)).toEqual(['key-file-mode']);
     const finding = audited.report.findings[0];
@@ -271,5 +272,30 @@ lab.describe('hub bootstrap of a bare lab host', () => {
     const reachability = diagnosed.report.steps.find((s) => s.name === 'reachability');
     expect(reachability?.verdict, renderText(diagnosed)).toBe('pass');
     expect(h.log()).not.toContain('HUB_COMMAND_FAILED');
+  });
+
+  it('audits a hub whose programs are missing or changed, and tells to apply the bootstrap again', async () => {
+    if (h === undefined) throw new Error('the lifecycle test starts the harness');
+    const harness = h;
+    const host = bare().host;
+    const dir = '/usr/local/lib/tunnelgate';
+    await host.execChecked(['mv', `${dir}/tunnelgate-set-expires`, '/root/set-expires.kept']);
+    await host.execChecked(['cp', '-p', `${dir}/tunnelgate-dump`, '/root/dump.kept']);
+    await host.execChecked(['sh', '-c', `echo '# edited' >> ${dir}/tunnelgate-dump`]);
+    try {
+      const [queued] = await harness.run('alice', `/vpn audit ${hubName()}`);
+      const { reply } = await harness.waitFor((m) => m.jobId === queued?.jobId && m.final === true, 60_000);
+      if (reply.kind !== 'audit.report') throw new Error(`no audit report: ${renderText(reply)}`);
+      const stale = reply.report.findings.find((f) => f.check === 'hub-programs');
+      expect(stale?.severity).toBe('high');
+      expect(stale?.evidence).toEqual([
+        `missing: ${dir}/tunnelgate-set-expires`,
+        `differs from this Tunnelgate's: ${dir}/tunnelgate-dump`,
+      ]);
+      expect(renderText(reply)).toContain(`tunnelgate hub bootstrap ${hubName()}`);
+    } finally {
+      await host.execChecked(['mv', '/root/set-expires.kept', `${dir}/tunnelgate-set-expires`]);
+      await host.execChecked(['mv', '/root/dump.kept', `${dir}/tunnelgate-dump`]);
+    }
   });
 });

@@ -83,7 +83,12 @@ describe('sudo mode', () => {
       commit: commitSteps(hub, keys, '\n'),
       rollback: rollbackSteps(hub, keys),
       diagnose: readSteps(hub, { ping: [{ publicKey: KEY, address: '10.6.0.2' }], pmtuPeer: KEY }),
-      audit: readSteps(hub, { ping: [], pmtuPeer: null, passiveOnly: true }),
+      audit: readSteps(hub, {
+        ping: [],
+        pmtuPeer: null,
+        passiveOnly: true,
+        programs: new Map([['tunnelgate-dump', '0'.repeat(64)]]),
+      }),
       forwarding: fixSteps(hub, { type: 'enable-forwarding' }),
       chmod: fixSteps(hub, { type: 'chmod-600', paths: ['/etc/wireguard/wg0.conf'] }),
       masquerade: fixSteps(
@@ -99,7 +104,13 @@ describe('sudo mode', () => {
         if (argv[0] !== 'sudo') unprivileged.add(`${argv[0]} ${argv[1]}`);
       }
     }
-    expect([...unprivileged].sort()).toEqual(['date +%s', 'ip -j', 'ping -n', 'sysctl net.ipv4.ip_forward']);
+    expect([...unprivileged].sort()).toEqual([
+      'date +%s',
+      'ip -j',
+      'ping -n',
+      'sha256sum --',
+      'sysctl net.ipv4.ip_forward',
+    ]);
   });
 
   it('passes the hub interface only as the first argument of programs that pin it', () => {

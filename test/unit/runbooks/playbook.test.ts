@@ -82,7 +82,7 @@ describe('the hardening audit on captured hub states', () => {
   it('flags nothing on the healthy hub', () => {
     const report = audit('healthy');
     expect(report.findings).toEqual([]);
-    expect(report.passed).toHaveLength(11);
+    expect(report.passed).toHaveLength(12);
   });
 
   it('flags the extra listener, SaveConfig and the world-readable config with a chmod fix', () => {
