@@ -21,8 +21,10 @@ import { labConfig } from '../../lab/config.js';
 import type { Lab } from '../../lab/lab.js';
 import { listPeers, parseWgConf } from '../../wg/conf.js';
 import { parseDump } from '../../wg/dump.js';
+import { hubPrograms } from '../../workers/hub-program-catalog.js';
+import { programStep } from '../../workers/hub-programs.js';
 import { HubConnection } from '../../workers/ssh/hub-connection.js';
-import { buildScript, readScriptOutput } from '../../workers/ssh/remote-script.js';
+import { buildScript, readScriptOutput, runScript } from '../../workers/ssh/remote-script.js';
 import { useLab } from '../support/lab.js';
 import { freshPrefix, redisUrl } from '../support/redis.js';
 import { type Harness, startHarness } from '../support/tunnelgate.js';
@@ -293,6 +295,26 @@ lab.describe('hub bootstrap of a bare lab host', () => {
         `differs from this Tunnelgate's: ${dir}/tunnelgate-dump`,
       ]);
       expect(renderText(reply)).toContain(`tunnelgate hub bootstrap ${hubName()}`);
+
+      // A job step that needs the missing program fails at once, saying what to do (not retried).
+      const setExpires = hubPrograms().find((p) => p.name === 'tunnelgate-set-expires');
+      if (setExpires === undefined) throw new Error('set-expires is not registered');
+      const conn = new HubConnection(hubEntry({ user: 'tunnelgate', sudo: true }), { logger });
+      try {
+        const step = programStep('set-expires', setExpires, ['/etc/wireguard/wg0.conf', KEY, 'null']);
+        const failed = await runScript(conn, [step]).catch((err: unknown) => err);
+        expect(failed).toBeInstanceOf(TunnelgateError);
+        const error = failed as TunnelgateError;
+        expect(error.stderrTail).toBe('sudo: a password is required');
+        expect(error.code).toBe('HUB_STATE_INVALID');
+        expect(error.retryable).toBe(false);
+        expect(error.message).toBe(
+          `step "set-expires": sudo on hub "${hubName()}" refused Tunnelgate's program tunnelgate-set-expires: it is not installed there, or the hub has no sudoers entry for Tunnelgate's user`,
+        );
+        expect(error.hint).toContain(`apply \`tunnelgate hub bootstrap ${hubName()}\` again`);
+      } finally {
+        await conn.close();
+      }
     } finally {
       await host.execChecked(['mv', '/root/set-expires.kept', `${dir}/tunnelgate-set-expires`]);
       await host.execChecked(['mv', '/root/dump.kept', `${dir}/tunnelgate-dump`]);

@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { TunnelgateError, tail } from '../../core/errors.js';
+import { type ErrorCode, TunnelgateError, tail } from '../../core/errors.js';
 import { redactSecrets } from '../../core/logger.js';
 import { sudoArgv } from '../hub-programs.js';
 import type { ExecResult, HubConnection } from './hub-connection.js';
@@ -57,21 +57,41 @@ function hubSaid(stderr: string): string {
 }
 
 /**
+ * What a failing step's stderr says about the hub's setup when sudo refused to run a program: on a
+ * bootstrapped hub it asks for a password when the program is not installed (a hub bootstrapped by
+ * an older Tunnelgate) as when there is no sudoers entry at all. Retrying cannot help, so this is
+ * HUB_STATE_INVALID with what to do; null for any other failure.
+ */
+function setupProblem(
+  stderr: string,
+  hub: string,
+  program: string | undefined,
+): { message: string; hint: string } | null {
+  if (!/^sudo: a (password|terminal) is required/m.test(stderr)) return null;
+  return {
+    message: `sudo on hub "${hub}" refused Tunnelgate's program${program === undefined ? '' : ` ${program}`}: it is not installed there, or the hub has no sudoers entry for Tunnelgate's user`,
+    hint: `ask an operator to apply \`tunnelgate hub bootstrap ${hub}\` again: it installs this version's programs and the sudoers entry (/vpn audit ${hub} lists missing programs)`,
+  };
+}
+
+/**
  * HUB_COMMAND_FAILED from {@link runScript}: names the hub, the failing step, its exit code and
- * its stderr tail. `steps` keeps every step's result (those after the failure are `skipped`).
+ * its stderr tail (HUB_STATE_INVALID when sudo refused a program, see {@link setupProblem}).
+ * `steps` keeps every step's result (those after the failure are `skipped`).
  */
 export class ScriptFailedError extends TunnelgateError {
   readonly steps: readonly StepResult[];
 
   constructor(
     message: string,
-    details: { hub: string; exitCode: number; stderr: string },
+    details: { hub: string; exitCode: number; stderr: string; code?: ErrorCode; hint?: string },
     steps: StepResult[],
   ) {
-    super('HUB_COMMAND_FAILED', message, {
+    super(details.code ?? 'HUB_COMMAND_FAILED', message, {
       hub: details.hub,
       exitCode: details.exitCode,
       stderrTail: tail(details.stderr),
+      ...(details.hint === undefined ? {} : { hint: details.hint }),
     });
     this.name = 'ScriptFailedError';
     this.steps = steps;
@@ -124,7 +144,7 @@ export function buildScript(steps: readonly Step[], options: { sudo?: boolean } 
  */
 export function readScriptOutput(script: RemoteScript, output: ExecResult, hub: string): ScriptResults {
   const results: StepResult[] = [];
-  let failure: (StepOutput & { name: string }) | undefined;
+  let failure: (StepOutput & { name: string; program: string | undefined }) | undefined;
   let outAt = 0;
   let errAt = 0;
   for (const [i, step] of script.steps.entries()) {
@@ -141,14 +161,25 @@ export function readScriptOutput(script: RemoteScript, output: ExecResult, hub: 
     const result = { stdout: out.body, stderr: err?.body ?? '', exitCode };
     const ok = out.exitCode === 0;
     results.push({ name: step.name, status: ok ? 'ok' : 'failed', ...result });
-    if (!ok && (!step.allowFail || out.exitCode === undefined)) failure ??= { name: step.name, ...result };
+    if (!ok && (!step.allowFail || out.exitCode === undefined)) {
+      const program = step.argv[0] === 'sh' && step.argv[1] === '-c' ? step.argv[3] : undefined;
+      failure ??= { name: step.name, program, ...result };
+    }
   }
   if (failure !== undefined) {
-    throw new ScriptFailedError(
-      `step "${failure.name}" failed on hub "${hub}" with exit code ${failure.exitCode}${hubSaid(failure.stderr)}`,
-      { hub, exitCode: failure.exitCode, stderr: failure.stderr },
-      results,
-    );
+    const setup = setupProblem(failure.stderr, hub, failure.program);
+    const details = { hub, exitCode: failure.exitCode, stderr: failure.stderr };
+    throw setup === null
+      ? new ScriptFailedError(
+          `step "${failure.name}" failed on hub "${hub}" with exit code ${failure.exitCode}${hubSaid(failure.stderr)}`,
+          details,
+          results,
+        )
+      : new ScriptFailedError(
+          `step "${failure.name}": ${setup.message}`,
+          { ...details, code: 'HUB_STATE_INVALID', hint: setup.hint },
+          results,
+        );
   }
   if (!output.stdout.includes(`${marker(script.nonce, 'done')}\n`)) {
     throw new ScriptFailedError(

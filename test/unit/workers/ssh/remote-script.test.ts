@@ -91,6 +91,23 @@ describe('runScript pieces against a real /bin/sh', () => {
     expect(existsSync(join(dir, 'never-ran'))).toBe(false);
   });
 
+  it('turns sudo refusing a program into HUB_STATE_INVALID that says to apply the bootstrap again', () => {
+    // What sudo printed on a bootstrapped lab hub for a program that was not installed.
+    const err = failure([
+      {
+        name: 'set-expires',
+        argv: ['sh', '-c', 'echo "sudo: a password is required" >&2; exit 1', 'tunnelgate-x'],
+      },
+    ]);
+    expect(err.code).toBe('HUB_STATE_INVALID');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toBe(
+      'step "set-expires": sudo on hub "hub1" refused Tunnelgate\'s program tunnelgate-x: it is not installed there, or the hub has no sudoers entry for Tunnelgate\'s user',
+    );
+    expect(err.hint).toMatch(/^ask an operator to apply `tunnelgate hub bootstrap hub1` again/);
+    expect(err.steps.map((s) => s.status)).toEqual(['failed']);
+  });
+
   it('goes on after an allowFail step and records its exit code', () => {
     const results = run([
       { name: 'may-fail', argv: ['sh', '-c', 'exit 7'], allowFail: true },
