@@ -5,6 +5,7 @@ import { chmodFile, enableSaveConfig, openSshToAll, startListener } from '../../
 import { generateWgKeyPair } from '../../lab/host.js';
 import { HUB_WG_CONFIG } from '../../lab/hub.js';
 import { AUDIT_CHECKS } from '../../runbooks/hardening.js';
+import { countExecs } from '../support/exec-counter.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 
@@ -35,25 +36,19 @@ lab.describe('/vpn audit on holes opened on a lab hub', () => {
   });
 
   it('flags nothing on a healthy hub, every check passing, read in one exec', async () => {
-    const conn = h.runtime.worker.pool.get('hub1');
-    const exec = conn.exec.bind(conn);
-    let execs = 0;
-    conn.exec = (argv, options) => {
-      execs++;
-      return exec(argv, options);
-    };
+    const execs = countExecs(h.runtime.worker.pool.get('hub1'));
     try {
       const { report } = await audit('carol');
       expect(report.findings).toEqual([]);
       expect(report.passed).toEqual(Object.keys(AUDIT_CHECKS));
-      expect(execs).toBe(1);
+      expect(execs.count()).toBe(1);
       expect(renderText({ kind: 'audit.report', report })).toMatch(
         new RegExp(
           `^Audit of hub1 \\(.*\\): nothing flagged; ${Object.keys(AUDIT_CHECKS).length} checks passed\\.$`,
         ),
       );
     } finally {
-      conn.exec = exec;
+      execs.restore();
     }
     expect(replyOf(await h.run('dave', '/vpn audit'), 'error')?.code).toBe('FORBIDDEN');
   });

@@ -14,6 +14,7 @@ import {
 } from '../../lab/faults.js';
 import { generateWgKeyPair, waitFor } from '../../lab/host.js';
 import { ENABLE_FORWARDING_SH } from '../../workers/fix.js';
+import { countExecs } from '../support/exec-counter.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 
@@ -86,13 +87,7 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
   });
 
   it('answers at once, then reports every step passing on a healthy hub and peer, reading in one exec', async () => {
-    const conn = h.runtime.worker.pool.get('hub1');
-    const exec = conn.exec.bind(conn);
-    let execs = 0;
-    conn.exec = (argv, options) => {
-      execs++;
-      return exec(argv, options);
-    };
+    const execs = countExecs(h.runtime.worker.pool.get('hub1'));
     try {
       const [queued] = await h.run('carol', '/vpn diagnose bob-laptop');
       expect(queued?.reply).toMatchObject({ kind: 'job.queued', text: 'diagnosing bob-laptop on hub1…' });
@@ -104,9 +99,9 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
       expect(step(report as DiagnoseReport, 'tunnel')?.evidence.join('\n')).toMatch(
         /ping 10\.66\.1\.2: 1 packets transmitted, 1 received/,
       );
-      expect(execs).toBe(1);
+      expect(execs.count()).toBe(1);
     } finally {
-      conn.exec = exec;
+      execs.restore();
     }
     const text = renderText({ kind: 'diagnose.report', report: await diagnose('alice', 'hub1') });
     expect(text.split('\n').slice(1, 6)).toEqual([

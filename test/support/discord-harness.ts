@@ -5,13 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { DiscordAdapter } from '../../adapters/discord/adapter.js';
 import { type Runtime, startRuntime } from '../../cli/runtime.js';
 import { DiscordConfig, type TunnelgateConfig } from '../../config/schema.js';
-import { createLogger } from '../../core/logger.js';
 import { labConfig } from '../../lab/config.js';
 import type { Lab } from '../../lab/lab.js';
+import { capturedLogger } from './captured-logger.js';
 import { DiscordStandin, type StandinUser } from './discord-standin.js';
 import { freshPrefix, redisUrl } from './redis.js';
 
@@ -77,16 +76,7 @@ export async function startDiscordHarness(
       apiUrl: standin.apiUrl,
     }),
   };
-  const chunks: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const { logger, log } = capturedLogger();
   const adapter = new DiscordAdapter(config.discord ?? {}, logger);
   const runtime = await startRuntime({ config, logger, worker: true, outlet: adapter.outlet });
   await adapter.start(runtime.bot);
@@ -95,7 +85,7 @@ export async function startDiscordHarness(
     standin,
     runtime,
     adapter,
-    log: () => chunks.join(''),
+    log,
     async stop() {
       await adapter.close();
       await runtime.close();

@@ -9,14 +9,13 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { SlackAdapter } from '../../adapters/slack/slack-adapter.js';
 import type { Outlet } from '../../bot/outlet.js';
 import { type Runtime, startRuntime } from '../../cli/runtime.js';
 import { SlackConfig, type TunnelgateConfig } from '../../config/schema.js';
-import { createLogger } from '../../core/logger.js';
 import { type LabConfigOptions, labConfig } from '../../lab/config.js';
 import type { Lab } from '../../lab/lab.js';
+import { capturedLogger } from './captured-logger.js';
 import { freshPrefix, redisUrl } from './redis.js';
 import { type SlackStandin, startSlackStandin } from './slack-standin.js';
 
@@ -107,16 +106,7 @@ export async function startSlackHarness(
     apiUrl: standin.apiUrl,
     ...(approvalsChannel ? { approvalsChannel: APPROVALS_CHANNEL } : {}),
   });
-  const chunks: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const { logger, log } = capturedLogger();
   const adapter = new SlackAdapter(config, logger, {
     port: 0,
     pacer: { minIntervalMs: 20 },
@@ -200,7 +190,7 @@ export async function startSlackHarness(
     standin,
     outlet: adapter.outlet,
     prefix: fresh.prefix,
-    log: () => chunks.join(''),
+    log,
     send,
     sign,
     commandBody,

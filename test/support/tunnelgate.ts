@@ -6,15 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { handleText } from '../../bot/dispatch.js';
 import type { Message, Reply } from '../../bot/model/reply.js';
 import { type Runtime, startRuntime } from '../../cli/runtime.js';
 import type { TunnelgateConfig } from '../../config/schema.js';
 import { UserId } from '../../core/ids.js';
-import { createLogger } from '../../core/logger.js';
 import { type LabConfigOptions, labConfig } from '../../lab/config.js';
 import type { Lab } from '../../lab/lab.js';
+import { capturedLogger } from './captured-logger.js';
 import { freshPrefix, redisUrl } from './redis.js';
 
 export interface Harness {
@@ -57,14 +56,7 @@ export async function startHarness(
     worker: { lockDuration: '5s', stalledInterval: '2s' },
     ...overrides,
   });
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  const logger = createLogger({ level: 'debug', destination });
+  const { logger, log } = capturedLogger();
   const messages: Message[] = [];
   const waiters: Array<() => void> = [];
   const outlet = {
@@ -85,7 +77,7 @@ export async function startHarness(
     runtime,
     prefix: fresh.prefix,
     messages,
-    log: () => chunks.join(''),
+    log,
     async run(user, line) {
       const replies = await handleText(runtime.bot, { id: UserId.parse(user), platformRoles: [] }, line);
       messages.push(...replies);
