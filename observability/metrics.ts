@@ -70,7 +70,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     this.queueJobs = new Gauge({
       name: 'tunnelgate_queue_jobs',
-      help: 'Jobs in a queue by state (hub is empty for the tasks and notify queues)',
+      help: 'Jobs in a queue by state (hub is empty for the tasks and notify queues); cluster-wide: aggregate with max()',
       labelNames: ['queue', 'hub', 'state'],
       registers,
     });
@@ -107,19 +107,19 @@ export class Metrics {
     });
     this.peers = new Gauge({
       name: 'tunnelgate_peers',
-      help: 'Peers in the inventory of the hub',
+      help: 'Peers in the inventory of the hub; cluster-wide: aggregate with max()',
       labelNames: ['hub'],
       registers,
     });
     this.handshakeAge = new Gauge({
       name: 'tunnelgate_peer_latest_handshake_age_seconds',
-      help: 'Seconds since the peer last completed a handshake (absent: never, or no recent reading)',
+      help: 'Seconds since the peer last completed a handshake (absent: never, or no recent reading); cluster-wide: aggregate with max()',
       labelNames: ['hub', 'peer'],
       registers,
     });
     this.handshakeDataAge = new Gauge({
       name: 'tunnelgate_handshake_reading_age_seconds',
-      help: 'Age of the latest handshake reading of the hub (absent: none within its time to live)',
+      help: 'Age of the latest handshake reading of the hub (absent: none within its time to live); cluster-wide: aggregate with max()',
       labelNames: ['hub'],
       registers,
     });
