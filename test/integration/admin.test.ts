@@ -141,6 +141,11 @@ lab.describe('leads: full tunnel, offboarding, expiry, reconcile and the audit l
     expect((await h.runtime.bot.inventory.claimedAddresses('hub2')).sort()).toEqual(
       before.map((r) => r.address).sort(),
     );
+    // The lookups by name, request and owner find the rebuilt records (the index was left stale).
+    const rebuilt = after.find((r) => r.owner === 'quinn');
+    expect(await h.runtime.bot.inventory.findByName(['hub1', 'hub2'], quinn?.peer ?? '')).toEqual(rebuilt);
+    expect(await h.runtime.bot.inventory.findByRequest('hub2', quinn?.requestId ?? '')).toEqual(rebuilt);
+    expect(await h.runtime.bot.inventory.listByOwner(['hub1', 'hub2'], 'quinn')).toEqual([rebuilt]);
   });
 
   it('shows the hash-chained audit log to leads only', async () => {
