@@ -7,6 +7,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { HubConfig } from '../config/schema.js';
 import { TunnelgateError } from '../core/errors.js';
@@ -87,10 +88,6 @@ function listenPort(hub: HubConfig): number {
       `hub "${hub.name}": endpoint ${hub.endpoint} has no usable port`,
     );
   return port;
-}
-
-function dirname(path: string): string {
-  return path.slice(0, path.lastIndexOf('/')) || '/';
 }
 
 /** `Address = …`: the hub's own address with the subnet's prefix (and the IPv6 one when set). */

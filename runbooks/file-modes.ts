@@ -1,4 +1,5 @@
 /** File modes under the WireGuard config directory: keys and configs must be 600 or tighter. */
+import { dirname } from 'node:path';
 import { programStep, registerHubProgram } from '../workers/hub-programs.js';
 import type { Step } from '../workers/ssh/remote-script.js';
 
@@ -8,8 +9,7 @@ const MODES = registerHubProgram('tunnelgate-modes', FILE_MODES_SH, { configDirA
 
 /** Read-only step for the directory holding the hub's config file. */
 export function fileModesStep(configPath: string): Step {
-  const dir = configPath.slice(0, configPath.lastIndexOf('/')) || '/';
-  return programStep('modes', MODES, [dir], { allowFail: true });
+  return programStep('modes', MODES, [dirname(configPath)], { allowFail: true });
 }
 
 /** One file's mode. */
