@@ -19,17 +19,9 @@ RUN groupadd --system --gid 10001 tunnelgate \
 COPY --from=build /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
-COPY adapters ./adapters
-COPY bot ./bot
-COPY cli ./cli
-COPY config ./config
-COPY core ./core
-# lab/ backs `tunnelgate demo` (imported by the CLI); it needs root and namespaces to run.
-COPY lab ./lab
-COPY observability ./observability
-COPY runbooks ./runbooks
-COPY wg ./wg
-COPY workers ./workers
+# The whole source root: every module the CLI imports lives under src/ (lab/ included: it backs
+# `tunnelgate demo`, which needs root and namespaces to run).
+COPY src ./src
 USER tunnelgate
 # /healthz and /metrics (metrics.port; set metrics.host to 0.0.0.0 in the mounted config).
 EXPOSE 9464

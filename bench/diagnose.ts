@@ -4,8 +4,8 @@
  * the way a person would. Also exports the task runner the growth figure uses for diagnose and
  * audit at 10 and 10,000 peers.
  */
-import { type ReadPlan, readSteps } from '../runbooks/facts.js';
-import { HubJob, TaskJob } from '../workers/jobs.js';
+import { type ReadPlan, readSteps } from '../src/hub/facts/facts.js';
+import { HubJob, TaskJob } from '../src/queue/jobs.js';
 import type { BenchEnv, Figure } from './support/figure.js';
 import { progress } from './support/figure.js';
 import { approveAndWait, request } from './support/flow.js';

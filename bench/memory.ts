@@ -5,8 +5,8 @@
  * over all 100,000 peers. On the same inventory it also times the bot's first reply to commands
  * that look up one peer by name or one user's peers, the lookups the inventory index serves.
  */
-import { startLab } from '../lab/lab.js';
-import { TaskJob } from '../workers/jobs.js';
+import { startLab } from '../src/lab/lab.js';
+import { TaskJob } from '../src/queue/jobs.js';
 import type { BenchEnv, Figure } from './support/figure.js';
 import { progress } from './support/figure.js';
 import { fillHub } from './support/fill.js';

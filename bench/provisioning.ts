@@ -3,8 +3,8 @@
  * a person's bare minimum — one fresh `ssh hub '…'` that runs `wg set`, appends the config section
  * and shows the dump. Samples alternate between the two, on the same hub, so drift hits both.
  */
-import type { HubConfig } from '../config/schema.js';
-import { generateKeyPair } from '../wg/keys.js';
+import type { HubConfig } from '../src/config/schema.js';
+import { generateKeyPair } from '../src/wg/keys.js';
 import type { BenchEnv, Figure } from './support/figure.js';
 import { progress } from './support/figure.js';
 import { approveAndWait, request } from './support/flow.js';

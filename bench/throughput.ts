@@ -3,10 +3,10 @@
  * processes; peers per second, and no address handed out twice (checked on the hubs themselves).
  */
 
-import { HUB_WG_CONFIG } from '../lab/hub.js';
-import { listPeers, parseWgConf } from '../wg/conf.js';
-import { parseDump } from '../wg/dump.js';
-import { findOverlaps } from '../wg/ipam.js';
+import { HUB_WG_CONFIG } from '../src/lab/hub.js';
+import { listPeers, parseWgConf } from '../src/wg/conf.js';
+import { parseDump } from '../src/wg/dump.js';
+import { findOverlaps } from '../src/wg/ipam.js';
 import type { BenchEnv, Figure } from './support/figure.js';
 import { progress } from './support/figure.js';
 import { provisioningDone, request } from './support/flow.js';

@@ -5,8 +5,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HubConfig } from '../config/schema.js';
-import { renderLabClientConfig } from '../lab/client.js';
+import { HubConfig } from '../src/config/schema.js';
+import { type ReadPlan, readSteps } from '../src/hub/facts/facts.js';
+import { renderLabClientConfig } from '../src/lab/client.js';
 import {
   blockWireGuardPort,
   chmodFile,
@@ -19,11 +20,10 @@ import {
   startListener,
   stopWireGuard,
   withWrongHubKey,
-} from '../lab/faults.js';
-import { generateWgKeyPair, waitFor } from '../lab/host.js';
-import { HUB_WG_CONFIG, type LabHub } from '../lab/hub.js';
-import { startLab } from '../lab/lab.js';
-import { type ReadPlan, readSteps } from '../runbooks/facts.js';
+} from '../src/lab/faults.js';
+import { generateWgKeyPair, waitFor } from '../src/lab/host.js';
+import { HUB_WG_CONFIG, type LabHub } from '../src/lab/hub.js';
+import { startLab } from '../src/lab/lab.js';
 
 const OUT = join(import.meta.dirname, '../test/fixtures/runbooks');
 

@@ -4,15 +4,16 @@
  * open ssh2 connection), each of those steps run alone inside the hub (no SSH), and the bare
  * `wg show dump` the verification cannot do without. Leaves the probe peers on the hub.
  */
-import type { InventoryStore } from '../../bot/store/inventory.js';
-import type { HubConfig } from '../../config/schema.js';
-import type { LabHub } from '../../lab/hub.js';
-import { renderPeerSection } from '../../wg/conf.js';
-import { generateKeyPair } from '../../wg/keys.js';
-import { hubAddress } from '../../workers/context.js';
-import { provisionSteps } from '../../workers/hub-steps.js';
-import type { HubPool } from '../../workers/ssh/hub-pool.js';
-import { runScript } from '../../workers/ssh/remote-script.js';
+
+import type { HubConfig } from '../../src/config/schema.js';
+import { provisionSteps } from '../../src/hub/programs/peers.js';
+import type { HubPool } from '../../src/hub/ssh/hub-pool.js';
+import { runScript } from '../../src/hub/ssh/remote-script.js';
+import type { LabHub } from '../../src/lab/hub.js';
+import type { InventoryStore } from '../../src/store/inventory.js';
+import { renderPeerSection } from '../../src/wg/conf.js';
+import { generateKeyPair } from '../../src/wg/keys.js';
+import { hubAddress } from '../../src/workers/context.js';
 import { median } from './stats.js';
 
 export interface AddBreakdown {

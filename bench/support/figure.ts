@@ -1,7 +1,7 @@
 /** What each figure module reports, and what it is given to measure with. */
-import type { Logger } from '../../core/logger.js';
-import type { LabClient } from '../../lab/client.js';
-import type { LabHub } from '../../lab/hub.js';
+import type { Logger } from '../../src/core/logger.js';
+import type { LabClient } from '../../src/lab/client.js';
+import type { LabHub } from '../../src/lab/hub.js';
 
 /** One measured figure: its result, its goal (if the issue sets one) and how it was measured. */
 export interface Figure {

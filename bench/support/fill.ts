@@ -6,13 +6,13 @@
  * Tunnel addresses exist only inside the hub's namespace; nothing is routed anywhere.
  */
 import { randomBytes } from 'node:crypto';
-import { PeerRecord } from '../../bot/model/peer.js';
-import type { InventoryStore } from '../../bot/store/inventory.js';
-import type { HubConfig } from '../../config/schema.js';
-import { HUB_WG_CONFIG, type LabHub } from '../../lab/hub.js';
-import { renderPeerSection } from '../../wg/conf.js';
-import { PublicKey } from '../../wg/keys.js';
-import { hubAddress } from '../../workers/context.js';
+import type { HubConfig } from '../../src/config/schema.js';
+import { PeerRecord } from '../../src/domain/models/peer.js';
+import { HUB_WG_CONFIG, type LabHub } from '../../src/lab/hub.js';
+import type { InventoryStore } from '../../src/store/inventory.js';
+import { renderPeerSection } from '../../src/wg/conf.js';
+import { PublicKey } from '../../src/wg/keys.js';
+import { hubAddress } from '../../src/workers/context.js';
 
 const BATCH = 1_000;
 const FILL_PATH = '/etc/wireguard/bench-fill.conf';

@@ -1,5 +1,5 @@
 /** The request -> approve -> provisioned flow, as the figures drive it through the bot. */
-import type { Message } from '../../bot/model/reply.js';
+import type { Message } from '../../src/domain/models/reply.js';
 import type { BenchTunnelgate } from './tunnelgate.js';
 
 /** `user` asks for `device` (on `hub` when given); returns the request id. Throws on any other reply. */

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedRedis } from '../../core/embedded-redis.js';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../src/core/logger.js';
+import { startEmbeddedRedis } from '../../src/store/embedded-redis.js';
 
 /** A running bench Redis; `stop()` shuts it down and deletes its files. */
 export interface BenchRedis {

@@ -4,8 +4,8 @@
  * host key checking. The remote command is constant program text with quoted positional args.
  */
 import { spawn } from 'node:child_process';
-import type { HubConfig } from '../../config/schema.js';
-import { commandLine } from '../../workers/ssh/quote.js';
+import type { HubConfig } from '../../src/config/schema.js';
+import { commandLine } from '../../src/hub/ssh/quote.js';
 
 export interface SshRun {
   ms: number;

@@ -3,13 +3,13 @@
  * separate processes) assembles, against the bench's Redis and a subset of a lab's hubs, with an
  * outlet that stamps every delivered message with the time it arrived.
  */
-import { handleText } from '../../bot/dispatch.js';
-import type { Message } from '../../bot/model/reply.js';
-import { type Runtime, startRuntime } from '../../cli/runtime.js';
-import { TunnelgateConfig } from '../../config/schema.js';
-import { UserId } from '../../core/ids.js';
-import type { Logger } from '../../core/logger.js';
-import type { LabHub } from '../../lab/hub.js';
+import { handleText } from '../../src/bot/dispatch.js';
+import { type Runtime, startRuntime } from '../../src/cli/runtime.js';
+import { TunnelgateConfig } from '../../src/config/schema.js';
+import { UserId } from '../../src/core/ids.js';
+import type { Logger } from '../../src/core/logger.js';
+import type { Message } from '../../src/domain/models/reply.js';
+import type { LabHub } from '../../src/lab/hub.js';
 import { freshPrefix } from './redis.js';
 import { tempDir } from './temp.js';
 import { writeConfigFile } from './worker-process.js';

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TunnelgateConfig } from '../../config/schema.js';
+import type { TunnelgateConfig } from '../../src/config/schema.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tunnelgate.js');
 const START_TIMEOUT_MS = 30_000;

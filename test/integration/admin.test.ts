@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { LabHub } from '../../lab/hub.js';
-import { parseDump } from '../../wg/dump.js';
-import { generateKeyPair } from '../../wg/keys.js';
-import { HubJob } from '../../workers/jobs.js';
+import type { LabHub } from '../../src/lab/hub.js';
+import { HubJob } from '../../src/queue/jobs.js';
+import { parseDump } from '../../src/wg/dump.js';
+import { generateKeyPair } from '../../src/wg/keys.js';
 import { useLab } from '../support/lab.js';
 import { redisUrl } from '../support/redis.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';

@@ -8,7 +8,7 @@ import {
   type AuditRecord,
   chainHash,
   GENESIS_HASH,
-} from '../../bot/audit-log.js';
+} from '../../src/store/audit-log.js';
 import { type FreshPrefix, freshPrefix, redisUrl } from '../support/redis.js';
 
 const ENTRY: AuditInput = {

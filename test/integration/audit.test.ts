@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { AuditReport } from '../../bot/model/diagnosis.js';
-import { renderText } from '../../bot/render-text.js';
-import { chmodFile, enableSaveConfig, openSshToAll, startListener } from '../../lab/faults.js';
-import { generateWgKeyPair } from '../../lab/host.js';
-import { HUB_WG_CONFIG } from '../../lab/hub.js';
-import { AUDIT_CHECKS } from '../../runbooks/hardening.js';
+import { renderText } from '../../src/adapters/common/render-text.js';
+import type { AuditReport } from '../../src/domain/models/diagnosis.js';
+import { chmodFile, enableSaveConfig, openSshToAll, startListener } from '../../src/lab/faults.js';
+import { generateWgKeyPair } from '../../src/lab/host.js';
+import { HUB_WG_CONFIG } from '../../src/lab/hub.js';
+import { AUDIT_CHECKS } from '../../src/runbooks/hardening.js';
 import { countExecs } from '../support/exec-counter.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';

@@ -1,9 +1,9 @@
 import type { Job } from 'bullmq';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { slowWgSet } from '../../lab/faults.js';
-import { listPeers, parseWgConf } from '../../wg/conf.js';
-import { parseDump } from '../../wg/dump.js';
-import { findOverlaps } from '../../wg/ipam.js';
+import { slowWgSet } from '../../src/lab/faults.js';
+import { listPeers, parseWgConf } from '../../src/wg/conf.js';
+import { parseDump } from '../../src/wg/dump.js';
+import { findOverlaps } from '../../src/wg/ipam.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 import { jobsSettled } from '../support/wait.js';

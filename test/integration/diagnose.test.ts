@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DiagnoseReport, DiagnosisStep } from '../../bot/model/diagnosis.js';
-import { renderText } from '../../bot/render-text.js';
+import { renderText } from '../../src/adapters/common/render-text.js';
+import type { DiagnoseReport, DiagnosisStep } from '../../src/domain/models/diagnosis.js';
 import {
   blockWireGuardPort,
   dropOnWireGuard,
@@ -11,9 +11,9 @@ import {
   stealAllowedIps,
   stopWireGuard,
   withWrongHubKey,
-} from '../../lab/faults.js';
-import { generateWgKeyPair, waitFor } from '../../lab/host.js';
-import { ENABLE_FORWARDING_SH } from '../../workers/fix.js';
+} from '../../src/lab/faults.js';
+import { generateWgKeyPair, waitFor } from '../../src/lab/host.js';
+import { ENABLE_FORWARDING_SH } from '../../src/workers/fix.js';
 import { countExecs } from '../support/exec-counter.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';

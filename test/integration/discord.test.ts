@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { RotationStore } from '../../bot/store/rotations.js';
-import { slowWgSet } from '../../lab/faults.js';
-import { parseDump } from '../../wg/dump.js';
-import { runReminderCheck } from '../../workers/reminders.js';
+import { slowWgSet } from '../../src/lab/faults.js';
+import { RotationStore } from '../../src/store/rotations.js';
+import { parseDump } from '../../src/wg/dump.js';
+import { runReminderCheck } from '../../src/workers/reminders.js';
 import {
   APPLICATION,
   APPROVALS_CHANNEL,

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkRedisPolicy, type EmbeddedRedis, startEmbeddedRedis } from '../../core/embedded-redis.js';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../src/core/logger.js';
+import { checkRedisPolicy, type EmbeddedRedis, startEmbeddedRedis } from '../../src/store/embedded-redis.js';
 
 /** A real pino logger whose JSON lines are kept for assertions. */
 function recordingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string }> } {

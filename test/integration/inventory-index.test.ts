@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PeerRecord } from '../../bot/model/peer.js';
-import { InventoryStore } from '../../bot/store/inventory.js';
-import { type RedisKeys, redisKeys } from '../../bot/store/keys.js';
+import { PeerRecord } from '../../src/domain/models/peer.js';
+import { InventoryStore } from '../../src/store/inventory.js';
+import { type RedisKeys, redisKeys } from '../../src/store/keys.js';
 import { type FreshPrefix, freshPrefix, redisUrl } from '../support/redis.js';
 
 const KEY_A = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';

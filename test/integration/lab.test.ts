@@ -14,10 +14,10 @@ import {
   netnsPids,
   reclaimStaleLabs,
   waitForExit,
-} from '../../lab/cleanup.js';
-import { renderLabClientConfig } from '../../lab/client.js';
-import { generateWgKeyPair, run } from '../../lab/host.js';
-import { startLab } from '../../lab/lab.js';
+} from '../../src/lab/cleanup.js';
+import { renderLabClientConfig } from '../../src/lab/client.js';
+import { generateWgKeyPair, run } from '../../src/lab/host.js';
+import { startLab } from '../../src/lab/lab.js';
 import { useLab } from '../support/lab.js';
 
 const lab = useLab({ hubs: 1, clients: 1 });
@@ -90,7 +90,7 @@ async function startLabInChild() {
     'console.log(JSON.stringify({ id: lab.id, dir: lab.dir }));',
     'setInterval(() => {}, 1000);',
   ].join('\n');
-  const labModule = new URL('../../lab/lab.ts', import.meta.url).pathname;
+  const labModule = new URL('../../src/lab/lab.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, labModule], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

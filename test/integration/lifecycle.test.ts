@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { listPeers, parseWgConf } from '../../wg/conf.js';
-import { parseDump } from '../../wg/dump.js';
+import { listPeers, parseWgConf } from '../../src/wg/conf.js';
+import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { redisUrl } from '../support/redis.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { type HttpEndpoint, startHttpServer } from '../../cli/http.js';
-import { startEmbeddedRedis } from '../../core/embedded-redis.js';
-import { createLogger } from '../../core/logger.js';
-import { HandshakeMonitor } from '../../observability/handshakes.js';
+import { type HttpEndpoint, startHttpServer } from '../../src/cli/http.js';
+import { createLogger } from '../../src/core/logger.js';
+import { HandshakeMonitor } from '../../src/observability/handshakes.js';
+import { startEmbeddedRedis } from '../../src/store/embedded-redis.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 

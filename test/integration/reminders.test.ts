@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Runtime, startRuntime } from '../../cli/runtime.js';
-import { createLogger } from '../../core/logger.js';
-import { runReminderCheck } from '../../workers/reminders.js';
+import { type Runtime, startRuntime } from '../../src/cli/runtime.js';
+import { createLogger } from '../../src/core/logger.js';
+import { runReminderCheck } from '../../src/workers/reminders.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Message } from '../../bot/model/reply.js';
-import { RotationStore, rotationSealId } from '../../bot/store/rotations.js';
-import { listPeers, parseWgConf } from '../../wg/conf.js';
-import { parseDump } from '../../wg/dump.js';
-import { publicKeyFromPrivate } from '../../wg/keys.js';
+import type { Message } from '../../src/domain/models/reply.js';
+import { RotationStore, rotationSealId } from '../../src/store/rotations.js';
+import { listPeers, parseWgConf } from '../../src/wg/conf.js';
+import { parseDump } from '../../src/wg/dump.js';
+import { publicKeyFromPrivate } from '../../src/wg/keys.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { slowWgSet, type Undo } from '../../lab/faults.js';
-import { listPeers, parseWgConf } from '../../wg/conf.js';
-import { parseDump } from '../../wg/dump.js';
+import { slowWgSet, type Undo } from '../../src/lab/faults.js';
+import { listPeers, parseWgConf } from '../../src/wg/conf.js';
+import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 import { jobsSettled } from '../support/wait.js';

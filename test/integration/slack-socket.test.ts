@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ACTION } from '../../adapters/slack/approval-card.js';
-import { parseDump } from '../../wg/dump.js';
+import { ACTION } from '../../src/adapters/slack/approval-card.js';
+import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
 import {
   APP_TOKEN,

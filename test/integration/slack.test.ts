@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ACTION } from '../../adapters/slack/approval-card.js';
-import { ROTATE_ACTION } from '../../adapters/slack/blocks.js';
-import { Reply } from '../../bot/model/reply.js';
-import { RotationStore } from '../../bot/store/rotations.js';
-import { UserId } from '../../core/ids.js';
-import { parseDump } from '../../wg/dump.js';
+import { ACTION } from '../../src/adapters/slack/approval-card.js';
+import { ROTATE_ACTION } from '../../src/adapters/slack/blocks.js';
+import { UserId } from '../../src/core/ids.js';
+import { Reply } from '../../src/domain/models/reply.js';
+import { RotationStore } from '../../src/store/rotations.js';
+import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { APPROVALS_CHANNEL, type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Message } from '../../bot/model/reply.js';
-import { readOnlyWgConfigDir } from '../../lab/faults.js';
-import { HUB_WG_CONFIG } from '../../lab/hub.js';
-import { listPeers, parseWgConf } from '../../wg/conf.js';
-import { parseDump } from '../../wg/dump.js';
+import type { Message } from '../../src/domain/models/reply.js';
+import { readOnlyWgConfigDir } from '../../src/lab/faults.js';
+import { HUB_WG_CONFIG } from '../../src/lab/hub.js';
+import { listPeers, parseWgConf } from '../../src/wg/conf.js';
+import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 import { jobsSettled } from '../support/wait.js';

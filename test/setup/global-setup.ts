@@ -11,9 +11,9 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { TunnelgateError, tail } from '../../core/errors.js';
-import { reclaimStaleLabs } from '../../lab/cleanup.js';
-import { run, waitFor } from '../../lab/host.js';
+import { TunnelgateError, tail } from '../../src/core/errors.js';
+import { reclaimStaleLabs } from '../../src/lab/cleanup.js';
+import { run, waitFor } from '../../src/lab/host.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

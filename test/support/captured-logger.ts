@@ -1,6 +1,6 @@
 /** A debug-level logger whose output a test can read back (errors, stderr tails, warnings). */
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../core/logger.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
 
 /** The logger, and everything it has written so far as one string. */
 export function capturedLogger(): { logger: Logger; log: () => string } {

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiscordAdapter } from '../../adapters/discord/adapter.js';
-import { type Runtime, startRuntime } from '../../cli/runtime.js';
-import { DiscordConfig, type TunnelgateConfig } from '../../config/schema.js';
-import { labConfig } from '../../lab/config.js';
-import type { Lab } from '../../lab/lab.js';
+import { DiscordAdapter } from '../../src/adapters/discord/adapter.js';
+import { type Runtime, startRuntime } from '../../src/cli/runtime.js';
+import { DiscordConfig, type TunnelgateConfig } from '../../src/config/schema.js';
+import { labConfig } from '../../src/lab/config.js';
+import type { Lab } from '../../src/lab/lab.js';
 import { capturedLogger } from './captured-logger.js';
 import { DiscordStandin, type StandinUser } from './discord-standin.js';
 import { freshPrefix, redisUrl } from './redis.js';

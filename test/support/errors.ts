@@ -1,5 +1,5 @@
 /** Test helper: the TunnelgateError that `fn` throws (fails the test when it throws nothing or something else). */
-import { TunnelgateError } from '../../core/errors.js';
+import { TunnelgateError } from '../../src/core/errors.js';
 
 export function thrownError(fn: () => unknown): TunnelgateError {
   try {

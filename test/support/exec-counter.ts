@@ -1,5 +1,5 @@
 /** Counts the SSH execs one hub connection runs, to check that a job batches its commands. */
-import type { HubConnection } from '../../workers/ssh/hub-connection.js';
+import type { HubConnection } from '../../src/hub/ssh/hub-connection.js';
 
 /** Wraps `conn.exec` until `restore()`; `count()` is the number of execs since. */
 export function countExecs(conn: HubConnection): { count(): number; restore(): void } {

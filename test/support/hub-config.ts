@@ -1,4 +1,4 @@
-import { HubConfig } from '../../config/schema.js';
+import { HubConfig } from '../../src/config/schema.js';
 
 /** A least-privilege hub entry (user `tunnelgate`, `sudo: true`) for tests that build hub steps. */
 export const SUDO_HUB = HubConfig.parse({

@@ -6,9 +6,9 @@
  */
 
 import { afterAll, beforeAll, describe, inject } from 'vitest';
-import type { LabClient } from '../../lab/client.js';
-import type { LabHub } from '../../lab/hub.js';
-import { type Lab, type LabOptions, startLab } from '../../lab/lab.js';
+import type { LabClient } from '../../src/lab/client.js';
+import type { LabHub } from '../../src/lab/hub.js';
+import { type Lab, type LabOptions, startLab } from '../../src/lab/lab.js';
 
 /** A file's lab, available once beforeAll has run. */
 export interface LabAccess {

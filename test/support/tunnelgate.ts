@@ -6,13 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { handleText } from '../../bot/dispatch.js';
-import type { Message, Reply } from '../../bot/model/reply.js';
-import { type Runtime, startRuntime } from '../../cli/runtime.js';
-import type { TunnelgateConfig } from '../../config/schema.js';
-import { UserId } from '../../core/ids.js';
-import { type LabConfigOptions, labConfig } from '../../lab/config.js';
-import type { Lab } from '../../lab/lab.js';
+import { handleText } from '../../src/bot/dispatch.js';
+import { type Runtime, startRuntime } from '../../src/cli/runtime.js';
+import type { TunnelgateConfig } from '../../src/config/schema.js';
+import { UserId } from '../../src/core/ids.js';
+import type { Message, Reply } from '../../src/domain/models/reply.js';
+import { type LabConfigOptions, labConfig } from '../../src/lab/config.js';
+import type { Lab } from '../../src/lab/lab.js';
 import { capturedLogger } from './captured-logger.js';
 import { freshPrefix, redisUrl } from './redis.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand, USAGE, VERBS } from '../../../bot/grammar.js';
-import type { Command } from '../../../bot/model/command.js';
+import { parseCommand, USAGE, VERBS } from '../../../src/bot/grammar.js';
+import type { Command } from '../../../src/domain/models/command.js';
 
 const KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { USAGE, VERBS } from '../../../bot/grammar.js';
-import { helpText } from '../../../bot/help.js';
+import { USAGE, VERBS } from '../../../src/bot/grammar.js';
+import { helpText } from '../../../src/bot/help.js';
 
 describe('helpText', () => {
   it('lists every subcommand with its usage, description and who may use it', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../config/load.js';
-import { TunnelgateError } from '../../../core/errors.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { TunnelgateError } from '../../../src/core/errors.js';
 
 const HUB = `
 hubs:

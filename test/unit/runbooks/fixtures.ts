@@ -1,10 +1,10 @@
 /** Loads a state captured by scripts/capture-runbook-fixtures.ts as the outputs of one script run. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HubConfig } from '../../../config/schema.js';
-import { type HubFacts, parseFacts, type ReadPlan } from '../../../runbooks/facts.js';
-import type { KnownPeer } from '../../../runbooks/playbook.js';
-import type { ScriptResults } from '../../../workers/ssh/remote-script.js';
+import { HubConfig } from '../../../src/config/schema.js';
+import { type HubFacts, parseFacts, type ReadPlan } from '../../../src/hub/facts/facts.js';
+import type { ScriptResults } from '../../../src/hub/ssh/remote-script.js';
+import type { KnownPeer } from '../../../src/runbooks/playbook.js';
 
 const DIR = join(import.meta.dirname, '../../fixtures/runbooks');
 

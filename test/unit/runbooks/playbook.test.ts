@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DiagnosisStep } from '../../../bot/model/diagnosis.js';
-import { runAudit } from '../../../runbooks/hardening.js';
-import { runPlaybook } from '../../../runbooks/playbook.js';
+import type { DiagnosisStep } from '../../../src/domain/models/diagnosis.js';
+import { runAudit } from '../../../src/runbooks/hardening.js';
+import { runPlaybook } from '../../../src/runbooks/playbook.js';
 import { facts, probedPeer } from './fixtures.js';
 
 const verdicts = (steps: DiagnosisStep[]) => steps.map((s) => s.verdict);

@@ -1,6 +1,6 @@
 import { BlockList } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { TunnelgateError } from '../../../core/errors.js';
+import { TunnelgateError } from '../../../src/core/errors.js';
 import {
   Cidr,
   cidrRange,
@@ -12,7 +12,7 @@ import {
   parseCidr,
   tryParseAddress,
   tryParseCidr,
-} from '../../../wg/cidr.js';
+} from '../../../src/wg/cidr.js';
 
 describe('parseCidr', () => {
   it('parses an IPv4 block', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PRIVATE_KEY_PLACEHOLDER, renderClientConfig } from '../../../wg/client-config.js';
-import { interfacePrivateKey, interfaceSettings, listPeers, parseWgConf } from '../../../wg/conf.js';
-import { generateKeyPair } from '../../../wg/keys.js';
+import { PRIVATE_KEY_PLACEHOLDER, renderClientConfig } from '../../../src/wg/client-config.js';
+import { interfacePrivateKey, interfaceSettings, listPeers, parseWgConf } from '../../../src/wg/conf.js';
+import { generateKeyPair } from '../../../src/wg/keys.js';
 import { thrownError } from '../../support/errors.js';
 
 const CLIENT = generateKeyPair();

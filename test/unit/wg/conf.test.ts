@@ -9,9 +9,9 @@ import {
   removePeer,
   renderPeerSection,
   renderWgConf,
-} from '../../../wg/conf.js';
-import { parseDump } from '../../../wg/dump.js';
-import { publicKeyFromPrivate } from '../../../wg/keys.js';
+} from '../../../src/wg/conf.js';
+import { parseDump } from '../../../src/wg/dump.js';
+import { publicKeyFromPrivate } from '../../../src/wg/keys.js';
 import { thrownError } from '../../support/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/wg/${name}`, import.meta.url), 'utf8');

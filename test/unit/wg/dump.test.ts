@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TunnelgateError } from '../../../core/errors.js';
-import { parseDump, WgDump } from '../../../wg/dump.js';
+import { TunnelgateError } from '../../../src/core/errors.js';
+import { parseDump, WgDump } from '../../../src/wg/dump.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/wg/${name}`, import.meta.url), 'utf8');
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatAddress, overlaps } from '../../../wg/cidr.js';
-import { parseDump } from '../../../wg/dump.js';
-import { findOverlaps, nextFreeAddress } from '../../../wg/ipam.js';
+import { formatAddress, overlaps } from '../../../src/wg/cidr.js';
+import { parseDump } from '../../../src/wg/dump.js';
+import { findOverlaps, nextFreeAddress } from '../../../src/wg/ipam.js';
 import { thrownError } from '../../support/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/wg/${name}`, import.meta.url), 'utf8');

@@ -1,6 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { generateKeyPair, PrivateKey, PublicKey, parseKey, publicKeyFromPrivate } from '../../../wg/keys.js';
+import {
+  generateKeyPair,
+  PrivateKey,
+  PublicKey,
+  parseKey,
+  publicKeyFromPrivate,
+} from '../../../src/wg/keys.js';
 import { thrownError } from '../../support/errors.js';
 
 /** Runs the real wireguard-tools binary. */

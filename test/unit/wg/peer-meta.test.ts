@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatPeerMetaLine, isPeerMetaLine, PeerMeta, parsePeerMetaLine } from '../../../wg/peer-meta.js';
+import {
+  formatPeerMetaLine,
+  isPeerMetaLine,
+  PeerMeta,
+  parsePeerMetaLine,
+} from '../../../src/wg/peer-meta.js';
 
 const LINE =
   '# tunnelgate: {"peer":"alice-laptop","owner":"alice","device":"laptop","request":"r-7k3m9q","created":"2026-11-24T15:00:00.000Z","expires":null,"mode":"split"}';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { firstLinkDelay } from '../../../workers/expiry.js';
-import { keyStage } from '../../../workers/reminders.js';
+import { firstLinkDelay } from '../../../src/workers/expiry.js';
+import { keyStage } from '../../../src/workers/reminders.js';
 
 const DAY = 86_400_000;
 const policy = {

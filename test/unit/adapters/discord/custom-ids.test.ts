@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCustomId, encodeCustomId } from '../../../../adapters/discord/custom-ids.js';
-import { PeerName, RequestId, UserId } from '../../../../core/ids.js';
+import { decodeCustomId, encodeCustomId } from '../../../../src/adapters/discord/custom-ids.js';
+import { PeerName, RequestId, UserId } from '../../../../src/core/ids.js';
 
 describe('button and modal custom ids', () => {
   it('round-trip the request or user they act on', () => {

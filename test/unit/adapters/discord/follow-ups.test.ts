@@ -1,6 +1,6 @@
 import type { RepliableInteraction } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { FOLLOW_UP_WINDOW_MS, FollowUps } from '../../../../adapters/discord/follow-ups.js';
+import { FOLLOW_UP_WINDOW_MS, FollowUps } from '../../../../src/adapters/discord/follow-ups.js';
 
 const interaction = (userId: string, createdTimestamp: number) =>
   ({ user: { id: userId }, createdTimestamp }) as unknown as RepliableInteraction;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerCommands } from '../../../../adapters/discord/register.js';
-import { TunnelgateConfig } from '../../../../config/schema.js';
+import { registerCommands } from '../../../../src/adapters/discord/register.js';
+import { TunnelgateConfig } from '../../../../src/config/schema.js';
 import { DiscordStandin } from '../../../support/discord-standin.js';
 
 describe('tunnelgate discord register', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { renderDiscord } from '../../../../adapters/discord/render.js';
-import { AuditReport, DiagnoseReport, type Finding } from '../../../../bot/model/diagnosis.js';
-import type { Reply } from '../../../../bot/model/reply.js';
-import { AccessRequest } from '../../../../bot/model/request.js';
-import { renderText } from '../../../../bot/render-text.js';
+import { renderText } from '../../../../src/adapters/common/render-text.js';
+import { renderDiscord } from '../../../../src/adapters/discord/render.js';
+import { AuditReport, DiagnoseReport, type Finding } from '../../../../src/domain/models/diagnosis.js';
+import type { Reply } from '../../../../src/domain/models/reply.js';
+import { AccessRequest } from '../../../../src/domain/models/request.js';
 
 const request = AccessRequest.parse({
   id: 'r-7k3m9q',

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { commandFromInvocation, vpnCommandDefinition } from '../../../../adapters/discord/slash-command.js';
-import { TunnelgateConfig } from '../../../../config/schema.js';
+import {
+  commandFromInvocation,
+  vpnCommandDefinition,
+} from '../../../../src/adapters/discord/slash-command.js';
+import { TunnelgateConfig } from '../../../../src/config/schema.js';
 import { thrownError } from '../../../support/errors.js';
 
 const config = TunnelgateConfig.parse({

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { approvalCard } from '../../../../adapters/slack/approval-card.js';
-import { codeBlocks, mention, ROTATE_ACTION, replyBody } from '../../../../adapters/slack/blocks.js';
-import { DiagnoseReport } from '../../../../bot/model/diagnosis.js';
-import { type ChangePreview, Reply } from '../../../../bot/model/reply.js';
-import type { AccessRequest } from '../../../../bot/model/request.js';
+import { approvalCard } from '../../../../src/adapters/slack/approval-card.js';
+import { codeBlocks, mention, ROTATE_ACTION, replyBody } from '../../../../src/adapters/slack/blocks.js';
+import { DiagnoseReport } from '../../../../src/domain/models/diagnosis.js';
+import { type ChangePreview, Reply } from '../../../../src/domain/models/reply.js';
+import type { AccessRequest } from '../../../../src/domain/models/request.js';
 
 const request = {
   id: 'r-abcdef',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChannelPacer } from '../../../../adapters/slack/channel-pacer.js';
+import { ChannelPacer } from '../../../../src/adapters/slack/channel-pacer.js';
 
 /** A fake clock: sleeping advances it, so pacing is checked without real waiting. */
 function fakeClock() {

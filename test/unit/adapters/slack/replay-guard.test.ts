@@ -4,7 +4,7 @@ import {
   rememberForSec,
   SIGNATURE_KEY,
   TIMESTAMP_KEY,
-} from '../../../../adapters/slack/replay-guard.js';
+} from '../../../../src/adapters/slack/replay-guard.js';
 
 describe('replay guard', () => {
   it('remembers a signature until its timestamp leaves the 5-minute window, plus skew', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { safeName } from '../../../../adapters/slack/user-names.js';
-import { ActorName } from '../../../../bot/model/command.js';
-import { PeerName } from '../../../../core/ids.js';
+import { safeName } from '../../../../src/adapters/slack/user-names.js';
+import { PeerName } from '../../../../src/core/ids.js';
+import { ActorName } from '../../../../src/domain/models/command.js';
 
 describe('safeName (Slack display names for peer names)', () => {
   it('folds diacritics, lower-cases and collapses everything else to single dashes', () => {

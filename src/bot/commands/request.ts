@@ -1,0 +1,126 @@
+/**
+ * `/vpn request <device>`: records a request, tells leads exactly what approving it will change,
+ * and schedules its expiry. Without `--pubkey` the bot generates the key pair here; the private
+ * key is sealed by the key vault and only ever leaves it inside the config sent to the requester.
+ */
+import { TunnelgateError } from '../../core/errors.js';
+import { PeerName } from '../../core/ids.js';
+import { requiredApprovals } from '../../domain/approval.js';
+import type { Actor, Command } from '../../domain/models/command.js';
+import type { ChangePreview, Message } from '../../domain/models/reply.js';
+import type { AccessRequest } from '../../domain/models/request.js';
+import { generateKeyPair } from '../../wg/keys.js';
+import { hubAddress, hubConfig } from '../../workers/context.js';
+import { type BotContext, newRequestId, pickHub, toActor, toRecipient } from '../context.js';
+
+type RequestCommand = Extract<Command, { verb: 'request' }>;
+
+const ACTIVE = ['pending', 'approved', 'provisioning', 'provisioned', 'failed'] as const;
+
+/** What approving `request` will change on its hub, with the address it would get now. */
+export async function previewOf(ctx: BotContext, request: AccessRequest): Promise<ChangePreview> {
+  const hub = hubConfig(ctx.config, request.hub);
+  const address = request.address ?? (await ctx.inventory.peekAddress(hub.name, hub.subnet, hubAddress(hub)));
+  const routes = hub.routes.length > 0 ? hub.routes : [hub.subnet];
+  return {
+    hub: hub.name,
+    peer: request.peer,
+    mode: request.mode,
+    address,
+    hubAllowedIps: [address],
+    clientAllowedIps: request.mode === 'full' ? ['0.0.0.0/0', '::/0'] : routes,
+    endpoint: hub.endpoint,
+    ...(request.forMs === undefined ? {} : { forMs: request.forMs }),
+    approvalsRequired: request.required,
+  };
+}
+
+export async function handleRequest(
+  ctx: BotContext,
+  actor: Actor,
+  command: RequestCommand,
+): Promise<Message[]> {
+  const hub = pickHub(ctx.config, command.hub);
+  // The peer NAME may come from a (safe) display name; the request still belongs to actor.id.
+  const peer = PeerName.parse(`${actor.name ?? actor.id}-${command.device}`.toLowerCase());
+  const mode = command.full ? 'full' : 'split';
+  const mine = await ctx.requests.list({ requester: actor.id, states: ACTIVE });
+  const clash = mine.find((r) => r.peer === peer && r.hub === hub);
+  if (clash !== undefined) {
+    throw new TunnelgateError(
+      'CONFLICT',
+      `you already have ${peer} on ${hub} (request ${clash.id}, ${clash.state})`,
+      {
+        hint: 'pick another device name, or revoke the old peer first',
+      },
+    );
+  }
+  await refuseNameTakenByOthers(ctx, actor, peer);
+  const now = ctx.clock();
+  const id = newRequestId();
+  const keys = command.pubkey === undefined ? generateKeyPair() : null;
+  const request: AccessRequest = {
+    id: id as AccessRequest['id'],
+    requester: actor.id,
+    device: command.device,
+    peer,
+    hub: hub as AccessRequest['hub'],
+    mode,
+    publicKey: keys?.publicKey ?? (command.pubkey as AccessRequest['publicKey']),
+    generatedKey: keys !== null,
+    ...(command.reason === undefined ? {} : { reason: command.reason }),
+    ...(command.forMs === undefined ? {} : { forMs: command.forMs }),
+    state: 'pending',
+    approvals: [],
+    required: requiredApprovals(mode, ctx.config.policy),
+    createdAt: now.toISOString(),
+    pendingUntil: new Date(now.getTime() + ctx.config.policy.requestTtl).toISOString(),
+    history: [{ at: now.toISOString(), by: actor.id, event: 'requested' }],
+  };
+  if (keys !== null) {
+    const ttlSec = Math.ceil((ctx.config.policy.requestTtl + 7 * 86_400_000) / 1000);
+    await ctx.redis.set(ctx.keys.sealedKey(id), ctx.vault.seal(keys.privateKey), 'EX', ttlSec);
+  }
+  await ctx.requests.create(request);
+  await ctx.queues.addTask(
+    { kind: 'expire-request', requestId: request.id },
+    { delayMs: ctx.config.policy.requestTtl, jobId: `expire-request-${id}` },
+  );
+  await ctx.audit.append({
+    at: now.toISOString(),
+    actor: actor.id,
+    action: 'request',
+    hub,
+    target: id,
+    result: 'pending',
+    detail: `${peer} ${mode}${command.forMs === undefined ? '' : ` for ${command.forMs}ms`}`,
+  });
+  const preview = await previewOf(ctx, request);
+  return [
+    toActor(actor, { kind: 'request.pending', request, preview }),
+    toRecipient({ type: 'leads' }, { kind: 'request.review', request, preview }, false),
+  ];
+}
+
+/**
+ * Display names are not unique, so a peer name could clash with another user's peer, and revoke,
+ * rotate and status find peers by name. Throws CONFLICT when someone else holds `peer` (an active
+ * request or a live peer on any hub).
+ */
+async function refuseNameTakenByOthers(ctx: BotContext, actor: Actor, peer: string): Promise<void> {
+  const [active, live] = await Promise.all([
+    ctx.requests.list({ states: ACTIVE, peer }),
+    ctx.inventory.findByName(
+      ctx.config.hubs.map((h) => h.name),
+      peer,
+    ),
+  ]);
+  const taken =
+    active.some((r) => r.peer === peer && r.requester !== actor.id) ||
+    (live !== null && live.owner !== actor.id);
+  if (taken) {
+    throw new TunnelgateError('CONFLICT', `the peer name ${peer} is already taken by another user`, {
+      hint: 'pick another device name',
+    });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * What command handlers need, passed in: stores, queues, the key vault, a clock and an id source.
+ * Handlers never touch a hub; they validate, record, and queue.
+ */
+import { randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { TunnelgateConfig } from '../config/schema.js';
+import { TunnelgateError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Actor } from '../domain/models/command.js';
+import type { Message, Recipient, Reply } from '../domain/models/reply.js';
+import type { Queues } from '../queue/queues.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { InventoryStore } from '../store/inventory.js';
+import type { KeyVault } from '../store/key-vault.js';
+import type { RedisKeys } from '../store/keys.js';
+import type { RequestStore } from '../store/requests.js';
+
+export interface BotContext {
+  config: TunnelgateConfig;
+  redis: Redis;
+  keys: RedisKeys;
+  requests: RequestStore;
+  inventory: InventoryStore;
+  audit: AuditLog;
+  vault: KeyVault;
+  queues: Queues;
+  clock: () => Date;
+  logger: Logger;
+}
+
+const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+
+/** A short, readable request id such as `r-7k3m9q` (no 0/o, 1/l look-alikes). */
+export function newRequestId(): string {
+  let id = 'r-';
+  for (let i = 0; i < 6; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
+
+/** A message to the actor, private by default. */
+export function toActor(actor: Actor, reply: Reply, extra: Partial<Message> = {}): Message {
+  return { to: { type: 'user', id: actor.id }, private: true, reply, ...extra };
+}
+
+/** A message to someone else. */
+export function toRecipient(to: Recipient, reply: Reply, isPrivate = true): Message {
+  return { to, private: isPrivate, reply };
+}
+
+/** The hub a command means: the one named, or the only one configured. */
+export function pickHub(config: TunnelgateConfig, name: string | undefined): string {
+  const names = config.hubs.map((h) => h.name as string);
+  if (name !== undefined) {
+    if (!names.includes(name)) {
+      throw new TunnelgateError('NOT_FOUND', `there is no hub "${name}"`, {
+        hint: `hubs: ${names.join(', ')}`,
+      });
+    }
+    return name;
+  }
+  const [only, ...rest] = names;
+  if (only === undefined || rest.length > 0) {
+    throw new TunnelgateError('INPUT_INVALID', 'several hubs are configured: choose one with --hub', {
+      hint: `hubs: ${names.join(', ')}`,
+    });
+  }
+  return only;
+}

@@ -1,0 +1,114 @@
+/**
+ * The bot's front door: text or a parsed command in, messages out. Every adapter calls this; it
+ * never throws — failures become one error reply to the actor, via the one translator.
+ */
+import { toTunnelgateError } from '../core/errors.js';
+import { errorReply } from '../domain/error-reply.js';
+import type { Actor, Command } from '../domain/models/command.js';
+import type { Message } from '../domain/models/reply.js';
+import { handleApprove } from './commands/approve.js';
+import { handleAudit } from './commands/audit.js';
+import { handleDeny } from './commands/deny.js';
+import { handleDiagnose } from './commands/diagnose.js';
+import { decideExtension, handleExtend } from './commands/extend.js';
+import { handleFix } from './commands/fix.js';
+import { handleList } from './commands/list.js';
+import { handleLog } from './commands/log.js';
+import { handleOffboard } from './commands/offboard.js';
+import { handleRequest } from './commands/request.js';
+import { handleRevoke } from './commands/revoke.js';
+import { handleRotate } from './commands/rotate.js';
+import { handleStatus } from './commands/status.js';
+import { type BotContext, toActor } from './context.js';
+import { parseCommand } from './grammar.js';
+import { helpText } from './help.js';
+
+async function route(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
+  switch (command.verb) {
+    case 'help':
+      return [toActor(actor, { kind: 'help', text: helpText(command.topic) })];
+    case 'request':
+      return handleRequest(ctx, actor, command);
+    case 'approve':
+      // Extension ids look like request ids; an extension is decided with the same verbs.
+      return (
+        (await decideExtension(ctx, actor, command.requestId, { approve: true })) ??
+        handleApprove(ctx, actor, command)
+      );
+    case 'deny': {
+      const decision = command.reason === undefined ? {} : { reason: command.reason };
+      return (
+        (await decideExtension(ctx, actor, command.requestId, { approve: false, ...decision })) ??
+        handleDeny(ctx, actor, command)
+      );
+    }
+    case 'revoke':
+      return handleRevoke(ctx, actor, command);
+    case 'offboard':
+      return handleOffboard(ctx, actor, command);
+    case 'list':
+      return handleList(ctx, actor, command);
+    case 'status':
+      return handleStatus(ctx, actor, command);
+    case 'log':
+      return handleLog(ctx, actor, command);
+    case 'diagnose':
+      return handleDiagnose(ctx, actor, command);
+    case 'audit':
+      return handleAudit(ctx, actor, command);
+    case 'fix':
+      return handleFix(ctx, actor, command);
+    case 'rotate':
+      return handleRotate(ctx, actor, command);
+    case 'extend':
+      return handleExtend(ctx, actor, command);
+    default: {
+      const unreachable: never = command;
+      throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** The request id or peer a command is about, for the audit log. */
+function targetOf(command: Command): string | undefined {
+  const fields = command as {
+    requestId?: string;
+    peer?: string;
+    user?: string;
+    findingId?: string;
+    target?: string;
+  };
+  return fields.requestId ?? fields.peer ?? fields.user ?? fields.findingId ?? fields.target;
+}
+
+/**
+ * Runs a parsed command as `actor`. A refusal (not allowed, wrong state) is audited here, once,
+ * for every verb.
+ */
+export async function runCommand(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
+  try {
+    return await route(ctx, actor, command);
+  } catch (thrown) {
+    const error = toTunnelgateError(thrown);
+    if (error.code === 'INTERNAL') ctx.logger.error({ err: thrown, verb: command.verb }, 'command failed');
+    if (error.code === 'FORBIDDEN' || error.code === 'CONFLICT') {
+      const target = targetOf(command);
+      await ctx.audit.append({
+        at: ctx.clock().toISOString(),
+        actor: actor.id,
+        action: command.verb,
+        ...(target === undefined ? {} : { target }),
+        result: 'refused',
+        detail: error.code,
+      });
+    }
+    return [toActor(actor, errorReply(error))];
+  }
+}
+
+/** Parses `/vpn …` text and runs it as `actor`; a bad command gets its usage and changes nothing. */
+export async function handleText(ctx: BotContext, actor: Actor, text: string): Promise<Message[]> {
+  const parsed = parseCommand(text);
+  if (!parsed.ok) return [toActor(actor, parsed.reply)];
+  return runCommand(ctx, actor, parsed.command);
+}

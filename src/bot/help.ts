@@ -1,0 +1,167 @@
+/**
+ * `/vpn help [topic]`: the overview of every subcommand (what it does, who may use it) and, per
+ * subcommand, the details with examples. Usage lines come from the grammar's table.
+ */
+
+import type { Verb } from '../domain/models/command.js';
+import { USAGE, VERBS } from './grammar.js';
+
+interface Topic {
+  /** Who may use the subcommand. */
+  who: string;
+  /** A few lines of detail. */
+  details: readonly string[];
+  examples: readonly string[];
+}
+
+const TOPICS: Readonly<Record<Verb, Topic>> = {
+  help: {
+    who: 'everyone',
+    details: ['Without a topic, lists every command. With one, shows its details and examples.'],
+    examples: ['/vpn help', '/vpn help request'],
+  },
+  request: {
+    who: 'everyone',
+    details: [
+      'Asks for a WireGuard peer for one of your devices; leads review exactly what will change first.',
+      '--hub NAME      the hub to join, when Tunnelgate manages several',
+      '--full          route all traffic through the VPN (needs --reason and more approvals)',
+      "--pubkey KEY    your device's public key; without it a key pair is generated and sent to you privately",
+      '--for DURATION  time-bound access, e.g. 8h or 7d; the peer is removed afterwards',
+      '--reason TEXT   why you need it; quote text with spaces',
+    ],
+    examples: [
+      '/vpn request laptop',
+      '/vpn request phone --hub hub1 --for 8h',
+      '/vpn request laptop --full --reason "on-call access from the hotel"',
+    ],
+  },
+  approve: {
+    who: 'leads, never for their own requests',
+    details: [
+      'Approves a pending request. Split-tunnel and full-tunnel requests may need different numbers of',
+      'distinct approvers; the peer is provisioned once enough leads have approved.',
+      'Approving a failed request again retries provisioning.',
+    ],
+    examples: ['/vpn approve r-7k3m9q'],
+  },
+  deny: {
+    who: 'leads',
+    details: ['Denies a pending request. Everything after the request id is the reason the requester sees.'],
+    examples: ['/vpn deny r-7k3m9q', '/vpn deny r-7k3m9q not needed anymore'],
+  },
+  revoke: {
+    who: "the peer's owner and leads",
+    details: ['Removes a peer from its hub at once; its key stops working.'],
+    examples: ['/vpn revoke alice-laptop'],
+  },
+  offboard: {
+    who: 'leads',
+    details: ["Removes every peer of a user on every hub and closes the user's open requests."],
+    examples: ['/vpn offboard alice'],
+  },
+  list: {
+    who: 'everyone for "mine"; leads and on-call for "pending" and "all"',
+    details: [
+      'mine     your peers and requests (the default)',
+      'pending  requests waiting for approval',
+      'all      every peer on every hub',
+    ],
+    examples: ['/vpn list', '/vpn list pending', '/vpn list all'],
+  },
+  status: {
+    who: 'everyone for their own peers; on-call and leads for any peer',
+    details: ['Shows the latest handshake, transfer and expiry of peers, read live from the hubs.'],
+    examples: ['/vpn status', '/vpn status alice-laptop'],
+  },
+  log: {
+    who: 'leads',
+    details: ['Shows the latest audit log entries (1-200, default 20) and whether the hash chain is intact.'],
+    examples: ['/vpn log', '/vpn log 50'],
+  },
+  diagnose: {
+    who: 'on-call and leads for any peer or hub; an owner for their own peer',
+    details: [
+      "Runs the guide's fast diagnosis playbook in order: 1 reachability (UDP port listening and",
+      'accepted), 2 handshake (stale after 3 minutes), 3 in-tunnel traffic (ping, firewall on wg0),',
+      '4 routing, NAT and DNS, 5 performance (MTU probe, interface errors). A failed step names the',
+      'root cause and fix, and the steps above it are skipped. Read-only: nothing on the hub changes.',
+    ],
+    examples: ['/vpn diagnose alice-laptop', '/vpn diagnose hub1'],
+  },
+  audit: {
+    who: 'leads and on-call',
+    details: [
+      'Checks a hub for unnecessary holes: extra listeners, input policy, SSH open to all, forward',
+      'policy, key file modes, SaveConfig, overlapping or wide AllowedIPs, forwarding, IPv6 filtering',
+      'and MTU, and on a sudo hub whether its installed Tunnelgate programs are current. Each',
+      'finding has a severity, the lines it is based on, and a fix. Read-only.',
+    ],
+    examples: ['/vpn audit', '/vpn audit hub1'],
+  },
+  fix: {
+    who: 'anyone who may diagnose proposes; a lead other than the proposer approves',
+    details: [
+      'Fixable findings (enable forwarding, add masquerade, tighten file modes) carry an id for a day.',
+      '/vpn fix <id> shows exactly what will change and asks leads; /vpn fix <id> --approve applies it',
+      'and runs the report again. Changes are live: persist them in the saved ruleset and sysctl.d.',
+    ],
+    examples: ['/vpn fix f-3k9m2q7a', '/vpn fix f-3k9m2q7a --approve'],
+  },
+  rotate: {
+    who: "the peer's owner and leads",
+    details: [
+      "Replaces the peer's key with no downtime: the new key is staged on the hub next to the old one,",
+      'the owner gets the new config privately (same address, same routes), and the moment the new key',
+      'connects the address moves to it and the old key is removed. If the new key does not connect',
+      'within the rotation window, the rotation is rolled back and the old config keeps working.',
+      "--pubkey KEY    the device's new public key; without it a key pair is generated and sent privately",
+      'Running it again while a rotation is stuck resumes it.',
+    ],
+    examples: ['/vpn rotate alice-laptop', '/vpn rotate alice-phone --pubkey <key>'],
+  },
+  extend: {
+    who: "the peer's owner and leads; a lead other than the asker approves",
+    details: [
+      'Asks to keep a time-bound peer longer. The extension is counted from the current expiry and',
+      "needs a lead's approval (/vpn approve <id>), like a request.",
+    ],
+    examples: ['/vpn extend alice-laptop 4h', '/vpn extend bob-phone 2d'],
+  },
+};
+
+/**
+ * The help text: an overview of all subcommands without a topic, or one subcommand's details and
+ * examples. An unknown topic gets the overview with a note.
+ */
+export function helpText(topic?: string): string {
+  const verb = VERBS.find((v) => v === topic?.toLowerCase());
+  if (verb !== undefined) return topicText(verb);
+  const note = topic === undefined ? [] : [`There is no help topic "${topic}".`, ''];
+  return [...note, ...overview()].join('\n');
+}
+
+function overview(): string[] {
+  return [
+    'Tunnelgate: WireGuard access from chat.',
+    '',
+    ...VERBS.flatMap((verb) => [USAGE[verb].usage, `    ${USAGE[verb].summary}. Who: ${TOPICS[verb].who}.`]),
+    '',
+    'Details and examples: /vpn help <command>, e.g. /vpn help request',
+  ];
+}
+
+function topicText(verb: Verb): string {
+  const topic = TOPICS[verb];
+  return [
+    USAGE[verb].usage,
+    '',
+    `${USAGE[verb].summary}.`,
+    `Who: ${topic.who}.`,
+    '',
+    ...topic.details,
+    '',
+    'Examples:',
+    ...topic.examples.map((example) => `  ${example}`),
+  ].join('\n');
+}

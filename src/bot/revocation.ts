@@ -1,0 +1,30 @@
+/**
+ * Queues the removal of one peer from its hub, for `/vpn revoke` and `/vpn offboard`. The job id
+ * is per request, so asking twice while the first removal is queued does not queue it again.
+ */
+
+import type { Actor } from '../domain/models/command.js';
+import type { PeerRecord } from '../domain/models/peer.js';
+import type { BotContext } from './context.js';
+
+/** Queues the revoke job and returns its id. */
+export function queueRevocation(
+  ctx: BotContext,
+  record: PeerRecord,
+  actor: Actor,
+  cause: 'revoke' | 'offboard',
+): Promise<string> {
+  return ctx.queues.addHub(
+    {
+      kind: 'revoke',
+      hub: record.hub,
+      publicKey: record.publicKey,
+      peer: record.peer,
+      by: actor.id,
+      cause,
+      requestId: record.requestId,
+      notify: actor.id,
+    },
+    { jobId: `revoke-${record.hub}-${record.requestId}` },
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * The diagnose task: reads one hub in ONE remote script (every read, plus a ping and a
+ * don't-fragment probe toward the peer), runs the playbook over it, stores the fixable findings
+ * for `/vpn fix`, and sends the report to whoever asked. Read-only: nothing it runs changes the hub.
+ */
+
+import { TunnelgateError } from '../core/errors.js';
+import { PeerName } from '../core/ids.js';
+import type { DiagnoseReport } from '../domain/models/diagnosis.js';
+import { parseFacts, type ReadPlan, readSteps } from '../hub/facts/facts.js';
+import { runScript } from '../hub/ssh/remote-script.js';
+import type { TaskJob } from '../queue/jobs.js';
+import { knownPeers } from '../runbooks/known-peers.js';
+import { type PlaybookTarget, runPlaybook } from '../runbooks/playbook.js';
+import { FindingStore } from '../store/findings.js';
+import { hubConfig, type WorkerContext } from './context.js';
+import { deliverReport } from './report-delivery.js';
+
+type DiagnoseJob = Extract<TaskJob, { kind: 'diagnose' }>;
+
+/** At most this many peers are pinged in a hub-wide diagnosis (each silent one costs 1 s). */
+const MAX_PINGS = 3;
+
+/** Builds the diagnosis report (no delivery). Throws NOT_FOUND for an unknown peer, SSH_* errors. */
+export async function buildDiagnosis(
+  ctx: WorkerContext,
+  hubName: string,
+  peer: string | undefined,
+): Promise<DiagnoseReport> {
+  const hub = hubConfig(ctx.config, hubName);
+  const known = knownPeers(await ctx.inventory.list(hub.name));
+  let target: PlaybookTarget = { type: 'hub' };
+  if (peer !== undefined) {
+    const found = known.find((k) => k.peer === peer);
+    if (found === undefined)
+      throw new TunnelgateError('NOT_FOUND', `there is no peer ${peer} on ${hub.name}`);
+    target = { type: 'peer', peer: found };
+  }
+  const probe = target.type === 'peer' ? [target.peer] : known.slice(0, MAX_PINGS);
+  const plan: ReadPlan = {
+    ping: probe.map((k) => ({ publicKey: k.publicKey, address: k.address.split('/')[0] ?? k.address })),
+    pmtuPeer: target.type === 'peer' ? target.peer.publicKey : null,
+  };
+  const now = ctx.clock();
+  const results = await runScript(ctx.pool.get(hub.name), readSteps(hub, plan));
+  const facts = parseFacts(hub, plan, results, Math.floor(now.getTime() / 1000));
+  return {
+    hub: hub.name,
+    target:
+      target.type === 'hub' ? { type: 'hub' } : { type: 'peer', peer: PeerName.parse(target.peer.peer) },
+    at: now.toISOString(),
+    steps: runPlaybook(facts, target, known),
+  };
+}
+
+/** Runs a diagnose job and delivers the report (or the error) as the job's final message. */
+export async function diagnose(
+  ctx: WorkerContext,
+  job: DiagnoseJob,
+  jobId?: string,
+): Promise<DiagnoseReport | null> {
+  return deliverReport(ctx, { hub: job.hub, to: job.to, what: 'diagnose' }, jobId, async () => {
+    const report = await buildDiagnosis(ctx, job.hub, job.peer);
+    const findings = report.steps.flatMap((s) => s.findings);
+    await new FindingStore(ctx.redis, ctx.config.redis.prefix).saveFixable(
+      job.hub,
+      'diagnose',
+      findings,
+      ctx.clock(),
+      job.peer,
+    );
+    return { report, reply: { kind: 'diagnose.report', report } };
+  });
+}
