@@ -6,6 +6,7 @@
  */
 
 import type { HubConfig } from '../../src/config/schema.js';
+import { hubAddress } from '../../src/domain/hubs.js';
 import { provisionSteps } from '../../src/hub/programs/peers.js';
 import type { HubPool } from '../../src/hub/ssh/hub-pool.js';
 import { runScript } from '../../src/hub/ssh/remote-script.js';
@@ -13,7 +14,6 @@ import type { LabHub } from '../../src/lab/hub.js';
 import type { InventoryStore } from '../../src/store/inventory.js';
 import { renderPeerSection } from '../../src/wg/conf.js';
 import { generateKeyPair } from '../../src/wg/keys.js';
-import { hubAddress } from '../../src/workers/context.js';
 import { median } from './stats.js';
 
 export interface AddBreakdown {

@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { HubConfig } from '../../src/config/schema.js';
+import { hubAddress } from '../../src/domain/hubs.js';
 import { PeerRecord } from '../../src/domain/models/peer.js';
 import { HUB_WG_CONFIG, type LabHub } from '../../src/lab/hub.js';
 import type { InventoryStore } from '../../src/store/inventory.js';
 import { renderPeerSection } from '../../src/wg/conf.js';
 import { PublicKey } from '../../src/wg/keys.js';
-import { hubAddress } from '../../src/workers/context.js';
 
 const BATCH = 1_000;
 const FILL_PATH = '/etc/wireguard/bench-fill.conf';

@@ -3,10 +3,10 @@
  * generated private key is unsealed here, used once, and its sealed copy deleted once delivered.
  */
 import { TunnelgateError } from '../core/errors.js';
+import { hubConfig, splitRoutes } from '../domain/hubs.js';
 import type { Message, Reply } from '../domain/models/reply.js';
 import { rotationSealId } from '../store/rotations.js';
 import { renderClientConfig } from '../wg/client-config.js';
-import { hubConfig } from '../workers/context.js';
 import type { BotContext } from './context.js';
 import { renderQr } from './qr.js';
 
@@ -28,7 +28,7 @@ export async function configMessage(ctx: BotContext, provisioned: Provisioned): 
     }
     privateKey = ctx.vault.unseal(sealed);
   }
-  const routes = hub.routes.length > 0 ? hub.routes : [hub.subnet];
+  const routes = splitRoutes(hub);
   const configText = renderClientConfig({
     privateKey,
     address: provisioned.address,
@@ -77,7 +77,7 @@ export async function rotationConfigMessage(ctx: BotContext, staged: RotationSta
   if (staged.hubPublicKey === undefined) {
     throw new TunnelgateError('INTERNAL', `the rotation of ${staged.peer} did not report the hub key`);
   }
-  const routes = hub.routes.length > 0 ? hub.routes : [hub.subnet];
+  const routes = splitRoutes(hub);
   const configText = renderClientConfig({
     privateKey,
     address: staged.address,

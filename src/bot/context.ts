@@ -5,7 +5,6 @@
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { TunnelgateConfig } from '../config/schema.js';
-import { TunnelgateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Actor } from '../domain/models/command.js';
 import type { Message, Recipient, Reply } from '../domain/models/reply.js';
@@ -46,24 +45,4 @@ export function toActor(actor: Actor, reply: Reply, extra: Partial<Message> = {}
 /** A message to someone else. */
 export function toRecipient(to: Recipient, reply: Reply, isPrivate = true): Message {
   return { to, private: isPrivate, reply };
-}
-
-/** The hub a command means: the one named, or the only one configured. */
-export function pickHub(config: TunnelgateConfig, name: string | undefined): string {
-  const names = config.hubs.map((h) => h.name as string);
-  if (name !== undefined) {
-    if (!names.includes(name)) {
-      throw new TunnelgateError('NOT_FOUND', `there is no hub "${name}"`, {
-        hint: `hubs: ${names.join(', ')}`,
-      });
-    }
-    return name;
-  }
-  const [only, ...rest] = names;
-  if (only === undefined || rest.length > 0) {
-    throw new TunnelgateError('INPUT_INVALID', 'several hubs are configured: choose one with --hub', {
-      hint: `hubs: ${names.join(', ')}`,
-    });
-  }
-  return only;
 }

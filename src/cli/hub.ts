@@ -13,15 +13,16 @@ import {
   BootstrapRequests,
   checkApproval,
 } from '../bot/bootstrap-requests.js';
-import { pickHub } from '../bot/context.js';
 import type { HubConfig, TunnelgateConfig } from '../config/schema.js';
 import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type BootstrapPlan, renderBootstrap, renderPlanText } from '../hub/bootstrap/bootstrap.js';
 import { applyBootstrap, type BootstrapOutcome } from '../hub/bootstrap/script.js';
 import type { AuditLog } from '../store/audit-log.js';
+
 // Imported for its side effect: it registers the hub programs the bootstrap installs.
 
+import { pickHub } from '../domain/hubs.js';
 import { hubPrograms } from '../hub/programs/catalog.js';
 import { HubConnection } from '../hub/ssh/hub-connection.js';
 import { startRuntime } from './runtime.js';

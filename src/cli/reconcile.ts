@@ -1,8 +1,8 @@
 /** `tunnelgate reconcile`: reconciles hubs now (in-process workers) and prints the reports. */
 import { ShellOutlet } from '../adapters/shell/shell.js';
-import { pickHub } from '../bot/context.js';
 import type { TunnelgateConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
+import { pickHub } from '../domain/hubs.js';
 import { HubJob } from '../queue/jobs.js';
 import { startRuntime } from './runtime.js';
 

@@ -3,13 +3,14 @@
  * passes or yields findings with severity, evidence and fix. Pure: the audit worker reads, this
  * judges.
  */
+
+import { HUB_PROGRAM_DIR } from '../domain/hub-paths.js';
 import type { AuditReport, Finding } from '../domain/models/diagnosis.js';
 import type { HubFacts } from '../hub/facts/facts.js';
 import { tooOpen } from '../hub/facts/file-modes.js';
 import { baseChains, chainEvidence, evaluateHook } from '../hub/facts/firewall.js';
 import { programDrift } from '../hub/facts/hub-programs.js';
 import { isLoopback } from '../hub/facts/listeners.js';
-import { HUB_PROGRAM_DIR } from '../hub/programs/registry.js';
 import { parseCidr } from '../wg/cidr.js';
 import { findOverlaps } from '../wg/ipam.js';
 import { finding, MISTAKES } from './finding.js';

@@ -5,6 +5,8 @@
  * fix from the common-mistakes table. Once a step fails, the steps above it are skipped: if
  * packets don't arrive, nothing else matters.
  */
+
+import { splitRoutes } from '../domain/hubs.js';
 import type { DiagnosisStep, Finding, StepName, Verdict } from '../domain/models/diagnosis.js';
 import type { TunnelMode } from '../domain/models/request.js';
 import type { HubFacts } from '../hub/facts/facts.js';
@@ -477,7 +479,7 @@ function routing(facts: HubFacts, target: PlaybookTarget, known: readonly KnownP
       evidence.push(...facts.sysctls.lines.filter((l) => l.startsWith('net.ipv4')));
   }
   for (const peer of peers.filter((p) => p.mode === 'split')) {
-    const reachable = hub.routes.length > 0 ? hub.routes : [hub.subnet];
+    const reachable = splitRoutes(hub);
     const outside = hub.dns.filter((d) => !reachable.some((c) => contains(c, d)));
     if (outside.length > 0) {
       findings.push(

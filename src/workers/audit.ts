@@ -5,6 +5,7 @@
  */
 
 import type { HubConfig } from '../config/schema.js';
+import { hubConfig } from '../domain/hubs.js';
 import type { AuditReport } from '../domain/models/diagnosis.js';
 import { parseFacts, type ReadPlan, readSteps } from '../hub/facts/facts.js';
 import { hubPrograms } from '../hub/programs/catalog.js';
@@ -14,7 +15,7 @@ import type { TaskJob } from '../queue/jobs.js';
 import { runAudit } from '../runbooks/hardening.js';
 import { knownPeers } from '../runbooks/known-peers.js';
 import { FindingStore } from '../store/findings.js';
-import { hubConfig, type WorkerContext } from './context.js';
+import type { WorkerContext } from './context.js';
 import { deliverReport } from './report-delivery.js';
 
 type AuditJob = Extract<TaskJob, { kind: 'audit' }>;

@@ -3,8 +3,7 @@
  * and nothing global.
  */
 import type { Redis } from 'ioredis';
-import type { HubConfig, TunnelgateConfig } from '../config/schema.js';
-import { TunnelgateError } from '../core/errors.js';
+import type { TunnelgateConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { Message } from '../domain/models/reply.js';
 import type { HubPool } from '../hub/ssh/hub-pool.js';
@@ -13,7 +12,6 @@ import type { AuditLog } from '../store/audit-log.js';
 import type { InventoryStore } from '../store/inventory.js';
 import type { RedisKeys } from '../store/keys.js';
 import type { RequestStore } from '../store/requests.js';
-import { formatAddress, parseCidr } from '../wg/cidr.js';
 
 export interface WorkerContext {
   config: TunnelgateConfig;
@@ -29,34 +27,4 @@ export interface WorkerContext {
   enqueueHub(job: HubJob, options?: { delayMs?: number; jobId?: string }): Promise<void>;
   clock: () => Date;
   logger: Logger;
-}
-
-/** The hub's config entry; throws NOT_FOUND for a hub that is no longer configured. */
-export function hubConfig(config: TunnelgateConfig, name: string): HubConfig {
-  const hub = config.hubs.find((h) => h.name === name);
-  if (hub === undefined) {
-    throw new TunnelgateError('NOT_FOUND', `hub "${name}" is not configured`, {
-      hint: `configured hubs: ${config.hubs.map((h) => h.name).join(', ')}`,
-    });
-  }
-  return hub;
-}
-
-/** The hub's own tunnel address: `address` from config, else the first host of the subnet. */
-export function hubAddress(hub: HubConfig): string {
-  if (hub.address !== undefined) return hub.address;
-  if (parseCidr(hub.subnet).family === 6) {
-    throw new TunnelgateError('CONFIG_INVALID', `hubs.${hub.name}.address: set it for an IPv6-only subnet`);
-  }
-  return firstHost(hub.subnet);
-}
-
-/** The hub's IPv6 tunnel address: the first host of `subnet6`. */
-export function hubAddress6(subnet6: string): string {
-  return firstHost(subnet6);
-}
-
-function firstHost(subnet: string): string {
-  const cidr = parseCidr(subnet);
-  return formatAddress({ family: cidr.family, value: cidr.network + 1n });
 }

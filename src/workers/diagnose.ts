@@ -6,6 +6,7 @@
 
 import { TunnelgateError } from '../core/errors.js';
 import { PeerName } from '../core/ids.js';
+import { hubConfig } from '../domain/hubs.js';
 import type { DiagnoseReport } from '../domain/models/diagnosis.js';
 import { parseFacts, type ReadPlan, readSteps } from '../hub/facts/facts.js';
 import { runScript } from '../hub/ssh/remote-script.js';
@@ -13,7 +14,7 @@ import type { TaskJob } from '../queue/jobs.js';
 import { knownPeers } from '../runbooks/known-peers.js';
 import { type PlaybookTarget, runPlaybook } from '../runbooks/playbook.js';
 import { FindingStore } from '../store/findings.js';
-import { hubConfig, type WorkerContext } from './context.js';
+import type { WorkerContext } from './context.js';
 import { deliverReport } from './report-delivery.js';
 
 type DiagnoseJob = Extract<TaskJob, { kind: 'diagnose' }>;

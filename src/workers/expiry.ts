@@ -6,6 +6,7 @@
  * link as `expire-<requestId>`; an approved `/vpn extend` only changes the records.
  */
 
+import { expireJobId } from '../queue/job-ids.js';
 import type { HubJob } from '../queue/jobs.js';
 import type { WorkerContext } from './context.js';
 import { revoke } from './revoke.js';
@@ -17,11 +18,6 @@ const EARLY_MS = 1_000;
 
 /** What one link did. */
 export type ExpireOutcome = 'gone' | 'permanent' | 'waiting' | 'warned' | 'revoked';
-
-/** The first link's job id for a request (also what provisioning uses). */
-export function expireJobId(requestId: string): string {
-  return `expire-${requestId}`;
-}
 
 /** When the first link should run: at the warning time, or at once if that is already past. */
 export function firstLinkDelay(forMs: number, warningMs: number): number {

@@ -8,12 +8,14 @@
 
 import { TunnelgateError } from '../core/errors.js';
 import { markFailed, markProvisioned, markProvisioning, verifyApprovals } from '../domain/approval.js';
+import { hubAddress, hubAddress6, hubConfig } from '../domain/hubs.js';
 import type { AccessRequest } from '../domain/models/request.js';
 import { parsePeerCheck, provisionSteps } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
+import { expireJobId } from '../queue/job-ids.js';
 import { renderPeerSection } from '../wg/conf.js';
-import { hubAddress, hubAddress6, hubConfig, type WorkerContext } from './context.js';
-import { expireJobId, firstLinkDelay } from './expiry.js';
+import type { WorkerContext } from './context.js';
+import { firstLinkDelay } from './expiry.js';
 
 export type ProvisionOutcome =
   | { status: 'provisioned'; request: AccessRequest }

@@ -6,6 +6,7 @@
  */
 
 import { UserId } from '../core/ids.js';
+import { hubConfig } from '../domain/hubs.js';
 import type { DriftFinding, Recipient } from '../domain/models/reply.js';
 import { dumpStep, readConfStep } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
@@ -13,7 +14,7 @@ import type { HubJob } from '../queue/jobs.js';
 import { listPeers, parseWgConf } from '../wg/conf.js';
 import { parseDump } from '../wg/dump.js';
 import { findOverlaps } from '../wg/ipam.js';
-import { hubConfig, type WorkerContext } from './context.js';
+import type { WorkerContext } from './context.js';
 
 type ReconcileJob = Extract<HubJob, { kind: 'reconcile' }>;
 

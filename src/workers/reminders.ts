@@ -13,13 +13,14 @@
  */
 
 import { toTunnelgateError } from '../core/errors.js';
+import { hubConfig } from '../domain/hubs.js';
 import type { PeerRecord } from '../domain/models/peer.js';
 import type { Message, PeerView, Reply } from '../domain/models/reply.js';
 import { dumpStep } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import { RotationStore } from '../store/rotations.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
-import { hubConfig, type WorkerContext } from './context.js';
+import type { WorkerContext } from './context.js';
 
 type Stage = Extract<Reply, { kind: 'key.reminder' }>['stage'];
 

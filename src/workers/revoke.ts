@@ -6,11 +6,12 @@
 
 import { TunnelgateError } from '../core/errors.js';
 import { markRevoked } from '../domain/approval.js';
+import { hubConfig } from '../domain/hubs.js';
 import type { Message } from '../domain/models/reply.js';
 import { parsePeerCheck, removeSteps } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
-import { hubConfig, type WorkerContext } from './context.js';
+import type { WorkerContext } from './context.js';
 
 type RevokeJob = Extract<HubJob, { kind: 'revoke' }>;
 

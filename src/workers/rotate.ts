@@ -18,6 +18,7 @@
  */
 
 import { TunnelgateError } from '../core/errors.js';
+import { hubConfig } from '../domain/hubs.js';
 import type { PeerRecord } from '../domain/models/peer.js';
 import type { Message } from '../domain/models/reply.js';
 import { parsePeerCheck } from '../hub/programs/peers.js';
@@ -32,7 +33,7 @@ import {
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
 import { type RotationRecord, RotationStore, rotationSealId } from '../store/rotations.js';
-import { hubConfig, type WorkerContext } from './context.js';
+import type { WorkerContext } from './context.js';
 
 type RotateJob = Extract<HubJob, { kind: 'rotate' }>;
 

@@ -7,13 +7,14 @@
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { toTunnelgateError } from '../core/errors.js';
 import { expire } from '../domain/approval.js';
+import { hubConfig } from '../domain/hubs.js';
 import type { PeerView } from '../domain/models/reply.js';
 import { dumpStep } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import { QUEUE, TaskJob } from '../queue/jobs.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
-import { hubConfig, type WorkerContext } from './context.js';
+import type { WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import { runReminderCheck } from './reminders.js';
 

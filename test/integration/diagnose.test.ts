@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { renderText } from '../../src/adapters/common/render-text.js';
 import type { DiagnoseReport, DiagnosisStep } from '../../src/domain/models/diagnosis.js';
+import { ENABLE_FORWARDING_SH } from '../../src/hub/programs/fixes.js';
 import {
   blockWireGuardPort,
   dropOnWireGuard,
@@ -13,7 +14,6 @@ import {
   withWrongHubKey,
 } from '../../src/lab/faults.js';
 import { generateWgKeyPair, waitFor } from '../../src/lab/host.js';
-import { ENABLE_FORWARDING_SH } from '../../src/workers/fix.js';
 import { countExecs } from '../support/exec-counter.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';

@@ -6,11 +6,11 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { BotContext } from '../../bot/context.js';
 import type { TunnelgateConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/logger.js';
 import { ChangePreview } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
-import type { RequestStore } from '../../store/requests.js';
 import { approvalCard, cardSignature } from './approval-card.js';
 import { isSlackUserId } from './blocks.js';
 import type { SlackKeys } from './keys.js';
@@ -32,7 +32,7 @@ export class ApprovalTracker {
       config: TunnelgateConfig;
       redis: Redis;
       keys: SlackKeys;
-      requests: RequestStore;
+      requests: Pick<BotContext['requests'], 'find'>;
       api: SlackApi;
       logger: Logger;
     },

@@ -5,10 +5,11 @@
  */
 import { TunnelgateError } from '../../core/errors.js';
 import { HubName } from '../../core/ids.js';
+import { pickHub } from '../../domain/hubs.js';
 import type { Actor, Command } from '../../domain/models/command.js';
 import type { Message } from '../../domain/models/reply.js';
 import { canDiagnose } from '../../domain/roles.js';
-import { type BotContext, pickHub, toActor } from '../context.js';
+import { type BotContext, toActor } from '../context.js';
 
 type AuditCommand = Extract<Command, { verb: 'audit' }>;
 

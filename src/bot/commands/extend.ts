@@ -10,9 +10,8 @@ import { TunnelgateError } from '../../core/errors.js';
 import type { Actor, Command } from '../../domain/models/command.js';
 import type { Message } from '../../domain/models/reply.js';
 import { isLead } from '../../domain/roles.js';
+import { expireJobId, setExpiryJobId } from '../../queue/job-ids.js';
 import { type Extension, ExtensionStore } from '../../store/extensions.js';
-import { expireJobId } from '../../workers/expiry.js';
-import { setExpiryJobId } from '../../workers/set-expiry.js';
 import { type BotContext, newRequestId, toActor, toRecipient } from '../context.js';
 import { ownedOrLedPeer } from '../peer-access.js';
 

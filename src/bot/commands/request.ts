@@ -6,12 +6,12 @@
 import { TunnelgateError } from '../../core/errors.js';
 import { PeerName } from '../../core/ids.js';
 import { requiredApprovals } from '../../domain/approval.js';
+import { hubAddress, hubConfig, pickHub, splitRoutes } from '../../domain/hubs.js';
 import type { Actor, Command } from '../../domain/models/command.js';
 import type { ChangePreview, Message } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
 import { generateKeyPair } from '../../wg/keys.js';
-import { hubAddress, hubConfig } from '../../workers/context.js';
-import { type BotContext, newRequestId, pickHub, toActor, toRecipient } from '../context.js';
+import { type BotContext, newRequestId, toActor, toRecipient } from '../context.js';
 
 type RequestCommand = Extract<Command, { verb: 'request' }>;
 
@@ -21,7 +21,7 @@ const ACTIVE = ['pending', 'approved', 'provisioning', 'provisioned', 'failed'] 
 export async function previewOf(ctx: BotContext, request: AccessRequest): Promise<ChangePreview> {
   const hub = hubConfig(ctx.config, request.hub);
   const address = request.address ?? (await ctx.inventory.peekAddress(hub.name, hub.subnet, hubAddress(hub)));
-  const routes = hub.routes.length > 0 ? hub.routes : [hub.subnet];
+  const routes = splitRoutes(hub);
   return {
     hub: hub.name,
     peer: request.peer,

@@ -11,11 +11,11 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { HubConfig } from '../../config/schema.js';
 import { TunnelgateError } from '../../core/errors.js';
-import { FORWARD_DROP_IN } from '../../domain/hub-paths.js';
+import { FORWARD_DROP_IN, HUB_PROGRAM_DIR } from '../../domain/hub-paths.js';
+import { hubAddress } from '../../domain/hubs.js';
 import { formatAddress, parseCidr, tryParseAddress, tryParseCidr } from '../../wg/cidr.js';
-import { hubAddress } from '../../workers/context.js';
 import { renderProgramFile } from '../programs/program-file.js';
-import { HUB_PROGRAM_DIR, type HubProgram } from '../programs/registry.js';
+import type { HubProgram } from '../programs/registry.js';
 import { renderRuleset } from './nftables.js';
 
 /** The bot's Unix user on a bootstrapped hub. */

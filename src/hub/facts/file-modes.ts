@@ -1,11 +1,11 @@
 /** File modes under the WireGuard config directory: keys and configs must be 600 or tighter. */
 import { dirname } from 'node:path';
-import { programStep, registerHubProgram } from '../programs/registry.js';
+import { hubProgram, programStep } from '../programs/registry.js';
 import type { Step } from '../ssh/remote-script.js';
 
 /** `stat` of every entry in the directory $1 (the glob is the program's, the directory an argument). */
 export const FILE_MODES_SH = `for f in "$1"/*; do [ -e "$f" ] && stat -c '%a %U %n' "$f"; done; true`;
-const MODES = registerHubProgram('tunnelgate-modes', FILE_MODES_SH, { configDirArgs: true });
+export const MODES = hubProgram('tunnelgate-modes', FILE_MODES_SH, { configDirArgs: true });
 
 /** Read-only step for the directory holding the hub's config file. */
 export function fileModesStep(configPath: string): Step {

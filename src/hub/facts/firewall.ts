@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { contains, tryParseCidr } from '../../wg/cidr.js';
-import { programStep, registerHubProgram } from '../programs/registry.js';
+import { hubProgram, programStep } from '../programs/registry.js';
 import type { Step } from '../ssh/remote-script.js';
 
 /** The ruleset as JSON (`$1` = json) or as text with handles (`$1` = text); reading it needs root. */
@@ -16,7 +16,7 @@ json) exec nft -j list ruleset ;;
 text) exec nft -a list ruleset ;;
 *) echo "usage: tunnelgate-ruleset json|text" >&2; exit 64 ;;
 esac`;
-const RULESET = registerHubProgram('tunnelgate-ruleset', RULESET_SH);
+export const RULESET = hubProgram('tunnelgate-ruleset', RULESET_SH);
 
 /** Read-only steps: the ruleset as JSON and as text with handles. */
 export function firewallSteps(): Step[] {

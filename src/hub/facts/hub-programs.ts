@@ -4,7 +4,7 @@
  * Tunnelgate's bootstrap would install. A missing program fails every job that needs it; a changed
  * one (a hub bootstrapped by an older Tunnelgate, or an edited file) may lack a newer guard.
  */
-import { HUB_PROGRAM_DIR } from '../programs/registry.js';
+import { HUB_PROGRAM_DIR } from '../../domain/hub-paths.js';
 import type { Step, StepOutput } from '../ssh/remote-script.js';
 
 /** Read-only step: `sha256sum` of the named programs' installed files. */

@@ -1,10 +1,10 @@
 /** Listening sockets (`ss -H -ltunp`): is WireGuard listening, and what else is? */
-import { programStep, registerHubProgram } from '../programs/registry.js';
+import { hubProgram, programStep } from '../programs/registry.js';
 import type { Step } from '../ssh/remote-script.js';
 
 /** `ss -H -ltunp`; a program because only root sees every listener's process. */
 export const LISTENERS_SH = 'exec ss -H -ltunp';
-const LISTENERS = registerHubProgram('tunnelgate-listeners', LISTENERS_SH);
+export const LISTENERS = hubProgram('tunnelgate-listeners', LISTENERS_SH);
 
 /** Read-only step: TCP and UDP listeners with their processes. */
 export function listenersStep(): Step {

@@ -3,7 +3,7 @@
  * don't-fragment probe toward a peer's endpoint sized for the WireGuard MTU (what an encrypted
  * full-size packet needs on the path).
  */
-import { programStep, registerHubProgram } from '../programs/registry.js';
+import { hubProgram, programStep } from '../programs/registry.js';
 import type { Step } from '../ssh/remote-script.js';
 
 /** Step `ping-<i>`: one echo request with a 1 s deadline. `address` is a validated tunnel address. */
@@ -39,7 +39,7 @@ echo "probe $host size $((mtu + 32)) wg-mtu $mtu"
 ping -n -c 1 -W 1 -M do -s "$((mtu + 32))" "$host" 2>&1
 exit 0`;
 
-const PMTU = registerHubProgram('tunnelgate-pmtu', PMTU_SH, { interfaceFirst: true });
+export const PMTU = hubProgram('tunnelgate-pmtu', PMTU_SH, { interfaceFirst: true });
 
 /** Step `pmtu`: the don't-fragment probe toward `publicKey`'s endpoint (any peer's when null). */
 export function pmtuStep(iface: string, publicKey: string | null): Step {
@@ -78,7 +78,7 @@ export function parsePmtu(output: string): PmtuResult | null {
 export const CONNTRACK_SH = `case $1 in '' | *[!0-9]*) echo "tunnelgate: not a port: $1" >&2; exit 64 ;; esac
 grep -E "^ipv[46] +[0-9]+ +udp .* dport=$1 " /proc/net/nf_conntrack 2>/dev/null; exit 0`;
 
-const CONNTRACK = registerHubProgram('tunnelgate-ct', CONNTRACK_SH);
+export const CONNTRACK = hubProgram('tunnelgate-ct', CONNTRACK_SH);
 
 /** Step `conntrack`: recent UDP flows to the WireGuard port. */
 export function conntrackStep(port: number): Step {

@@ -7,7 +7,7 @@
 import type { HubConfig } from '../../config/schema.js';
 import { HIDDEN } from '../../wg/dump.js';
 import type { Step } from '../ssh/remote-script.js';
-import { programStep, registerHubProgram } from './registry.js';
+import { hubProgram, programStep } from './registry.js';
 
 /** Exit 0 when the config file ($1) has a [Peer] whose PublicKey is $2. */
 const HAS_PEER = `awk -v k="$2" '
@@ -122,9 +122,9 @@ export const WG_STAGE_SH = 'exec wg set "$1" peer "$2"';
 /** `wg set $1 peer $2 remove`: removes peer $2 from the live interface (a no-op when absent). */
 export const WG_REMOVE_SH = 'exec wg set "$1" peer "$2" remove';
 // `wg` itself is not in the least-privilege sudoers entry: these three are all the bot changes live.
-const WG_SET = registerHubProgram('tunnelgate-wg-set', WG_SET_SH, { interfaceFirst: true });
-const WG_STAGE = registerHubProgram('tunnelgate-wg-stage', WG_STAGE_SH, { interfaceFirst: true });
-const WG_REMOVE = registerHubProgram('tunnelgate-wg-remove', WG_REMOVE_SH, { interfaceFirst: true });
+export const WG_SET = hubProgram('tunnelgate-wg-set', WG_SET_SH, { interfaceFirst: true });
+export const WG_STAGE = hubProgram('tunnelgate-wg-stage', WG_STAGE_SH, { interfaceFirst: true });
+export const WG_REMOVE = hubProgram('tunnelgate-wg-remove', WG_REMOVE_SH, { interfaceFirst: true });
 
 /** Step `wg-set`: peer `publicKey` live on the hub's interface with exactly `allowedIps`. */
 export function wgSetStep(hub: HubConfig, publicKey: string, allowedIps: readonly string[]): Step {
@@ -186,13 +186,13 @@ sed '/^[[:space:]]*[Pp][Rr][Ii][Vv][Aa][Tt][Ee][Kk][Ee][Yy][[:space:]]*=/d' "$1"
 export const PEER_SECTION_LINE =
   '(\\[Peer\\]|# .*|(PublicKey|AllowedIPs|PersistentKeepalive|PresharedKey) = [A-Za-z0-9+/=.:, ]*)?';
 
-export const PERSIST = registerHubProgram('tunnelgate-persist', APPEND_PEER_SH, {
+export const PERSIST = hubProgram('tunnelgate-persist', APPEND_PEER_SH, {
   inputLine: PEER_SECTION_LINE,
 });
-export const UNPERSIST = registerHubProgram('tunnelgate-unpersist', REMOVE_PEER_SH);
-export const CHECK = registerHubProgram('tunnelgate-check', CHECK_PEER_SH, { interfaceFirst: true });
-const DUMP = registerHubProgram('tunnelgate-dump', DUMP_SH, { interfaceFirst: true });
-const READ_CONF = registerHubProgram('tunnelgate-conf', READ_CONF_SH);
+export const UNPERSIST = hubProgram('tunnelgate-unpersist', REMOVE_PEER_SH);
+export const CHECK = hubProgram('tunnelgate-check', CHECK_PEER_SH, { interfaceFirst: true });
+export const DUMP = hubProgram('tunnelgate-dump', DUMP_SH, { interfaceFirst: true });
+export const READ_CONF = hubProgram('tunnelgate-conf', READ_CONF_SH);
 
 /** Read-only step: the live dump (private key hidden). */
 export function dumpStep(hub: HubConfig): Step {

@@ -1,26 +1,20 @@
 /**
- * The registry of constant hub programs: name -> sh program text. Off sudo, a program runs as
- * `sh -c TEXT NAME args…`. On a hub prepared by `tunnelgate hub bootstrap`, every registered
- * program is also installed as the root-owned file `/usr/local/lib/tunnelgate/NAME`, so with
- * `hub.sudo` the step runs as `sudo -n /usr/local/lib/tunnelgate/NAME args…` and the sudoers
- * entry names that directory and nothing else (not `sh`, which would be all of root, nor `wg`,
- * which would let the bot's user rewrite any interface). Anything that needs root is therefore a
- * registered program; a plain argv step is for commands an unprivileged user may run.
- *
- * Register a program at module load (a top-level {@link registerHubProgram} call) in a module the
- * bootstrap imports (`hub/bootstrap.ts` imports `workers/hub-steps.ts`); a program registered
- * only when a step is built would be missing from the files a bootstrap installs.
+ * Constant hub programs: a name and sh program text. Off sudo, a program runs as
+ * `sh -c TEXT NAME args…`. On a hub prepared by `tunnelgate hub bootstrap`, every program of the
+ * catalog (`catalog.ts`, one explicit list) is installed as the root-owned file
+ * `/usr/local/lib/tunnelgate/NAME`, so with `hub.sudo` the step runs as
+ * `sudo -n /usr/local/lib/tunnelgate/NAME args…` and the sudoers entry names that directory and
+ * nothing else (not `sh`, which would be all of root, nor `wg`, which would let the bot's user
+ * rewrite any interface). Anything that needs root is therefore a program; a plain argv step is
+ * for commands an unprivileged user may run.
  */
 import { TunnelgateError } from '../../core/errors.js';
 import type { Step } from '../ssh/remote-script.js';
 
-/** Where bootstrapped hubs keep the registered programs, one file per name. */
-export const HUB_PROGRAM_DIR = '/usr/local/lib/tunnelgate';
-
 /** A program name: `tunnelgate-` and lower-case words, safe as a file name. */
 const PROGRAM_NAME = /^tunnelgate-[a-z0-9][a-z0-9-]{0,40}$/;
 
-/** One registered program. */
+/** One hub program. */
 export interface HubProgram {
   /** `tunnelgate-…`; `$0` under `sh -c` and the installed file's name. */
   readonly name: string;
@@ -43,74 +37,35 @@ export interface HubProgram {
   readonly interfaceFirst?: boolean;
 }
 
-const registry = new Map<string, HubProgram>();
+/** Options of {@link hubProgram}. */
+export type HubProgramOptions = Pick<HubProgram, 'inputLine' | 'configDirArgs' | 'interfaceFirst'>;
 
 /**
- * Registers a program (idempotent for the same name, text and options) and returns it. Throws
- * INTERNAL for a bad name or a name already registered with other text or options.
+ * Defines a program. List it in `catalog.ts`, or a least-privilege hub will not have it
+ * installed and sudo refuses to run it. Throws INTERNAL for a bad name.
  */
-export function registerHubProgram(
-  name: string,
-  text: string,
-  options: { inputLine?: string; configDirArgs?: boolean; interfaceFirst?: boolean } = {},
-): HubProgram {
+export function hubProgram(name: string, text: string, options: HubProgramOptions = {}): HubProgram {
   if (!PROGRAM_NAME.test(name)) throw new TunnelgateError('INTERNAL', `bad hub program name "${name}"`);
-  const existing = registry.get(name);
-  if (existing !== undefined) {
-    if (
-      existing.text !== text ||
-      existing.inputLine !== options.inputLine ||
-      existing.configDirArgs !== options.configDirArgs ||
-      existing.interfaceFirst !== options.interfaceFirst
-    )
-      throw new TunnelgateError(
-        'INTERNAL',
-        `hub program "${name}" is registered twice with different text or options`,
-      );
-    return existing;
-  }
-  const program: HubProgram = {
+  return {
     name,
     text,
     ...(options.inputLine === undefined ? {} : { inputLine: options.inputLine }),
     ...(options.configDirArgs === undefined ? {} : { configDirArgs: options.configDirArgs }),
     ...(options.interfaceFirst === undefined ? {} : { interfaceFirst: options.interfaceFirst }),
   };
-  registry.set(name, program);
-  return program;
 }
 
-/** Every registered program, by name. */
-export function hubPrograms(): HubProgram[] {
-  return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** The registered program `name` when its text is exactly `text`. */
-export function registeredProgram(name: string, text: string): HubProgram | undefined {
-  const program = registry.get(name);
-  return program?.text === text ? program : undefined;
-}
-
-/** A step that runs a registered program with positional arguments (`sh -c TEXT NAME args…`). */
+/** A step that runs a program with positional arguments (`sh -c TEXT NAME args…`). */
 export function programStep(
   stepName: string,
   program: HubProgram,
   args: readonly string[],
   options: Pick<Step, 'input' | 'allowFail'> = {},
 ): Step {
-  return { name: stepName, argv: ['sh', '-c', program.text, program.name, ...args], ...options };
-}
-
-/**
- * The argv a step runs on a least-privilege hub: a registered `sh -c TEXT NAME args…` becomes
- * `sudo -n /usr/local/lib/tunnelgate/NAME args…`; anything else runs as it is, as the hub user
- * (an unregistered or altered program text included, so it never gets root).
- */
-export function sudoArgv(argv: readonly string[]): string[] {
-  const [file, flag, text, name, ...args] = argv;
-  if (file === 'sh' && flag === '-c' && text !== undefined && name !== undefined) {
-    if (registeredProgram(name, text) !== undefined)
-      return ['sudo', '-n', `${HUB_PROGRAM_DIR}/${name}`, ...args];
-  }
-  return [...argv];
+  return {
+    name: stepName,
+    argv: ['sh', '-c', program.text, program.name, ...args],
+    program: program.name,
+    ...options,
+  };
 }

@@ -15,7 +15,7 @@ import {
   wgRemoveStep,
   wgStageStep,
 } from './peers.js';
-import { programStep, registerHubProgram } from './registry.js';
+import { hubProgram, programStep } from './registry.js';
 
 /**
  * Waits on the hub for the staged key ($3) to handshake, polling its latest handshake locally
@@ -79,8 +79,8 @@ export function committedSection(publicKey: string, allowedIps: readonly string[
 }
 
 /** Registered so a bootstrapped (least-privilege) hub has them installed for sudo mode. */
-const WATCH = registerHubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH, { interfaceFirst: true });
-const COMMIT = registerHubProgram('tunnelgate-commit', COMMIT_ROTATION_SH, { inputLine: PEER_SECTION_LINE });
+export const WATCH = hubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH, { interfaceFirst: true });
+export const COMMIT = hubProgram('tunnelgate-commit', COMMIT_ROTATION_SH, { inputLine: PEER_SECTION_LINE });
 
 function check(hub: HubConfig, name: string, publicKey: string): Step {
   return programStep(name, CHECK, [hub.interface, publicKey, hub.configPath]);

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { type ErrorCode, TunnelgateError, tail } from '../../core/errors.js';
 import { redactSecrets } from '../../core/logger.js';
-import { sudoArgv } from '../programs/registry.js';
+import { HUB_PROGRAM_DIR } from '../../domain/hub-paths.js';
 import type { ExecResult, HubConnection } from './hub-connection.js';
 import { commandLine, shQuote } from './quote.js';
 
@@ -21,6 +21,24 @@ export interface Step {
   input?: string;
   /** A non-zero exit is recorded and the script goes on, instead of stopping it. */
   allowFail?: boolean;
+  /**
+   * Set by `programStep`: the hub program `argv` runs (`sh -c TEXT NAME args…`). On a
+   * least-privilege hub such a step runs the program's installed file under `sudo -n` instead.
+   */
+  program?: string;
+}
+
+/**
+ * The argv a step runs on a least-privilege hub: a program step becomes
+ * `sudo -n /usr/local/lib/tunnelgate/NAME args…` (only the files the bootstrap installed from the
+ * catalog exist there, so nothing else can get root); any other step runs as it is, as the hub user.
+ */
+export function sudoArgv(step: Pick<Step, 'argv' | 'program'>): string[] {
+  const [file, flag, , name, ...args] = step.argv;
+  if (step.program !== undefined && file === 'sh' && flag === '-c' && name === step.program) {
+    return ['sudo', '-n', `${HUB_PROGRAM_DIR}/${name}`, ...args];
+  }
+  return [...step.argv];
 }
 
 /** What one step produced. */
@@ -120,7 +138,7 @@ export function buildScript(steps: readonly Step[], options: { sudo?: boolean } 
     );
   }
   steps.forEach((step, i) => {
-    const command = commandLine(options.sudo ? sudoArgv(step.argv) : step.argv);
+    const command = commandLine(options.sudo ? sudoArgv(step) : step.argv);
     const begin = shQuote(marker(nonce, 'begin', i));
     const end = `"${marker(nonce, 'end', i)}:$tg_rc"`;
     lines.push(

@@ -8,7 +8,7 @@ import {
 } from '../../../../src/hub/bootstrap/bootstrap.js';
 import { bootstrapSteps } from '../../../../src/hub/bootstrap/script.js';
 import '../../../../src/hub/programs/catalog.js';
-import { hubPrograms } from '../../../../src/hub/programs/registry.js';
+import { hubPrograms } from '../../../../src/hub/programs/catalog.js';
 
 const hub = HubConfig.parse({
   name: 'hub1',

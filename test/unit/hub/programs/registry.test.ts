@@ -1,19 +1,21 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FixAction } from '../../../../src/domain/models/diagnosis.js';
 import { readSteps } from '../../../../src/hub/facts/facts.js';
-import { hubPrograms as catalog } from '../../../../src/hub/programs/catalog.js';
+import { hubPrograms } from '../../../../src/hub/programs/catalog.js';
+import { fixSteps } from '../../../../src/hub/programs/fixes.js';
 import { dumpStep, provisionSteps, readConfStep, removeSteps } from '../../../../src/hub/programs/peers.js';
-import { hubPrograms, registerHubProgram, sudoArgv } from '../../../../src/hub/programs/registry.js';
+import { type HubProgram, hubProgram } from '../../../../src/hub/programs/registry.js';
 import { commitSteps, rollbackSteps, stageSteps, watchSteps } from '../../../../src/hub/programs/rotation.js';
-import { buildScript } from '../../../../src/hub/ssh/remote-script.js';
-import { fixSteps } from '../../../../src/workers/fix.js';
+import { buildScript, sudoArgv } from '../../../../src/hub/ssh/remote-script.js';
 import { SUDO_HUB } from '../../../support/hub-config.js';
 
 const hub = SUDO_HUB;
 const KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
 const KEY2 = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
 
-describe('the hub program registry', () => {
+describe('the hub program catalog', () => {
   it('holds the programs hub-steps runs, under the names they already used as $0', () => {
     expect(hubPrograms().map((p) => p.name)).toEqual(
       expect.arrayContaining([
@@ -26,18 +28,24 @@ describe('the hub program registry', () => {
     );
   });
 
-  it('refuses a second registration of a name with different text, and bad names', () => {
-    expect(
-      registerHubProgram(
-        'tunnelgate-dump',
-        hubPrograms().find((p) => p.name === 'tunnelgate-dump')?.text ?? '',
-        { interfaceFirst: true },
-      ),
-    ).toBeDefined();
-    expect(() => registerHubProgram('tunnelgate-dump', 'echo other')).toThrow(/registered twice/);
-    const text = hubPrograms().find((p) => p.name === 'tunnelgate-dump')?.text ?? '';
-    expect(() => registerHubProgram('tunnelgate-dump', text)).toThrow(/registered twice/);
-    expect(() => registerHubProgram('../../bin/sh', 'true')).toThrow(/bad hub program name/);
+  it('lists every program any hub module defines, so none is left uninstalled', async () => {
+    const dir = join(import.meta.dirname, '../../../../src/hub');
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const defined = new Set<string>();
+    for (const file of files) {
+      const module = (await import(join(dir, file))) as Record<string, unknown>;
+      for (const value of Object.values(module)) {
+        const program = value as Partial<HubProgram>;
+        if (typeof program?.name === 'string' && typeof program.text === 'string') defined.add(program.name);
+      }
+    }
+    expect(defined.size).toBeGreaterThan(10);
+    expect([...defined].sort()).toEqual(hubPrograms().map((p) => p.name));
+  });
+
+  it('refuses bad program names', () => {
+    expect(() => hubProgram('../../bin/sh', 'true')).toThrow(/bad hub program name/);
+    expect(hubProgram('tunnelgate-x', 'true').name).toBe('tunnelgate-x');
   });
 });
 
@@ -46,14 +54,14 @@ describe('sudo mode', () => {
     const steps = [
       ...provisionSteps(hub, { publicKey: KEY, allowedIps: ['10.6.0.2/32'], section: '\n[Peer]\n' }),
     ];
-    const argvs = steps.map((s) => sudoArgv(s.argv));
+    const argvs = steps.map((s) => sudoArgv(s));
     expect(argvs).toEqual([
       ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-wg-set', 'wg0', KEY, '10.6.0.2/32'],
       ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-persist', '/etc/wireguard/wg0.conf', KEY],
       ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-check', 'wg0', KEY, '/etc/wireguard/wg0.conf'],
     ]);
     for (const step of [...removeSteps(hub, KEY), dumpStep(hub), readConfStep(hub)]) {
-      const argv = sudoArgv(step.argv);
+      const argv = sudoArgv(step);
       expect(argv.slice(0, 2)).toEqual(['sudo', '-n']);
       expect(argv[2]).toMatch(/^\/usr\/local\/lib\/tunnelgate\/tunnelgate-[a-z-]+$/);
     }
@@ -62,15 +70,15 @@ describe('sudo mode', () => {
     expect(text).toContain(`'sudo' '-n' '/usr/local/lib/tunnelgate/tunnelgate-persist'`);
   });
 
-  it('runs anything unregistered, an altered program text included, as the hub user without sudo', () => {
-    expect(sudoArgv(['sh', '-c', 'id', 'tunnelgate-dump', 'wg0'])).toEqual([
+  it('runs any step that is not a program as the hub user without sudo', () => {
+    expect(sudoArgv({ argv: ['sh', '-c', 'id', 'tunnelgate-dump', 'wg0'] })).toEqual([
       'sh',
       '-c',
       'id',
       'tunnelgate-dump',
       'wg0',
     ]);
-    expect(sudoArgv(['ip', '-j', 'route', 'show'])).toEqual(['ip', '-j', 'route', 'show']);
+    expect(sudoArgv({ argv: ['ip', '-j', 'route', 'show'] })).toEqual(['ip', '-j', 'route', 'show']);
   });
 
   it('leaves only commands an unprivileged user may run outside the programs, in every job', () => {
@@ -100,7 +108,7 @@ describe('sudo mode', () => {
     for (const [job, steps] of Object.entries(jobs)) {
       expect(steps.length, job).toBeGreaterThan(0);
       for (const step of steps) {
-        const argv = sudoArgv(step.argv);
+        const argv = sudoArgv(step);
         if (argv[0] !== 'sudo') unprivileged.add(`${argv[0]} ${argv[1]}`);
       }
     }
@@ -129,7 +137,7 @@ describe('sudo mode', () => {
     );
     const passing = new Set<string>();
     for (const step of steps) {
-      const argv = sudoArgv(step.argv);
+      const argv = sudoArgv(step);
       const args = argv.slice(3);
       if (!args.includes(hub.interface)) continue;
       const name = argv[2]?.split('/').pop() ?? '';
@@ -149,9 +157,9 @@ describe('sudo mode', () => {
   });
 });
 
-describe('the hub program catalog', () => {
+describe('the programs a bootstrapped hub installs', () => {
   it('holds every program the workers and runbooks run, so a bootstrapped hub has them all', () => {
-    expect(catalog().map((p) => p.name)).toEqual([
+    expect(hubPrograms().map((p) => p.name)).toEqual([
       'tunnelgate-check',
       'tunnelgate-chmod-private',
       'tunnelgate-commit',
@@ -176,7 +184,7 @@ describe('the hub program catalog', () => {
 
   it('runs the rotation programs as installed files in sudo mode', () => {
     const [watch] = watchSteps(hub, { oldPublicKey: 'a', newPublicKey: 'b' }, ['10.66.1.2/32'], 10, 0.05);
-    expect(sudoArgv(watch?.argv ?? []).slice(0, 3)).toEqual([
+    expect(sudoArgv(watch ?? { argv: [] }).slice(0, 3)).toEqual([
       'sudo',
       '-n',
       '/usr/local/lib/tunnelgate/tunnelgate-watch',

@@ -3,10 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listPeers, parseWgConf } from '../../../src/wg/conf.js';
-import { SET_EXPIRES_SH, setExpiryJobId } from '../../../src/workers/set-expiry.js';
+import { SET_EXPIRES_SH } from '../../../../src/hub/programs/expiry.js';
+import { setExpiryJobId } from '../../../../src/queue/job-ids.js';
+import { listPeers, parseWgConf } from '../../../../src/wg/conf.js';
 
-const fixture = readFileSync(new URL('../../fixtures/wg/hub-with-meta.conf', import.meta.url), 'utf8');
+const fixture = readFileSync(new URL('../../../fixtures/wg/hub-with-meta.conf', import.meta.url), 'utf8');
 const peers = listPeers(parseWgConf(fixture));
 const dirs: string[] = [];
 
