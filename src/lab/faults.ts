@@ -188,9 +188,13 @@ export async function stealAllowedIps(
   };
 }
 
-/** Starts `busybox nc -l -p <port>` inside the hub and waits until ss shows it; undo kills it. */
+/**
+ * Starts a TCP listener on `port` inside the hub (this very Node binary, so the lab needs no
+ * extra package such as busybox) and waits until ss shows it; undo kills it.
+ */
 export async function startListener(hub: LabHub, port: number): Promise<Undo> {
-  const [file = 'nsenter', ...args] = hub.host.argv(['busybox', 'nc', '-l', '-p', String(port)]);
+  const listen = `require('node:net').createServer().listen(${port}, '0.0.0.0')`;
+  const [file = 'nsenter', ...args] = hub.host.argv([process.execPath, '-e', listen]);
   const child = spawn(file, args, { detached: false, stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const up = await waitFor(

@@ -69,8 +69,8 @@ lab.describe('/vpn audit on holes opened on a lab hub', () => {
     try {
       const { report } = await audit();
       expect(checks(report)).toEqual(['extra-listener']);
-      expect(report.findings[0]?.title).toBe('busybox listens on TCP *:8080');
-      expect(report.findings[0]?.evidence[0]).toMatch(/^tcp\s+LISTEN .*\*:8080 .*"busybox"/);
+      expect(report.findings[0]?.title).toBe('node listens on TCP 0.0.0.0:8080');
+      expect(report.findings[0]?.evidence[0]).toMatch(/^tcp\s+LISTEN .*0\.0\.0\.0:8080 .*"node"/);
     } finally {
       await undo();
     }
