@@ -8,6 +8,7 @@ import type { TunnelgateConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { Actor } from '../domain/models/command.js';
 import type { Message, Recipient, Reply } from '../domain/models/reply.js';
+import type { Signer } from '../domain/signer.js';
 import type { Queues } from '../queue/queues.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { InventoryStore } from '../store/inventory.js';
@@ -23,6 +24,8 @@ export interface BotContext {
   inventory: InventoryStore;
   audit: AuditLog;
   vault: KeyVault;
+  /** MACs for gate decisions and jobs, from the deployment secret. */
+  signer: Signer;
   queues: Queues;
   clock: () => Date;
   logger: Logger;

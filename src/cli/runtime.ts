@@ -89,6 +89,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
     const vault = await KeyVault.open({ dataDir: config.dataDir, env: options.env ?? process.env });
     const shared = {
+      signer: vault.signer(),
       config,
       redis,
       keys,

@@ -8,9 +8,19 @@
  */
 import type { PolicyConfig, RolesConfig } from '../config/schema.js';
 import { type SerializedError, TunnelgateError } from '../core/errors.js';
+import {
+  approvers,
+  decide,
+  denial,
+  type Gate,
+  gateState,
+  openGate,
+  subjectDigest,
+  verifyGate,
+} from './gate.js';
 import type { Actor } from './models/command.js';
 import type { AccessRequest, HistoryEntry, RequestState, TunnelMode } from './models/request.js';
-import { isLead, isLeadId } from './roles.js';
+import type { Signer } from './signer.js';
 
 /** The `by` of history entries written by Tunnelgate itself (expiry, provisioning). */
 export const SYSTEM_ACTOR = 'tunnelgate';
@@ -35,66 +45,87 @@ export function requiredApprovals(mode: TunnelMode, policy: Pick<PolicyConfig, '
   return policy.approvals[mode];
 }
 
-/** The state as of `now`: a pending request past `pendingUntil` counts as expired. */
+/** The state as of `now`: a pending request whose gate lapsed counts as expired. */
 export function effectiveState(request: AccessRequest, now: Date): RequestState {
-  const due = now.getTime() >= Date.parse(request.pendingUntil);
-  return request.state === 'pending' && due ? 'expired' : request.state;
+  return request.state === 'pending' && gateState(request.gate, now) === 'expired'
+    ? 'expired'
+    : request.state;
+}
+
+/** What exactly a request's approvers decide on: its gate's subject digest. */
+export function requestSubject(request: Omit<AccessRequest, 'gate'>): string {
+  return subjectDigest({
+    kind: 'request',
+    id: request.id,
+    requester: request.requester,
+    hub: request.hub,
+    peer: request.peer,
+    device: request.device,
+    mode: request.mode,
+    publicKey: request.publicKey,
+    forMs: request.forMs,
+  });
+}
+
+/** The gate of a new request: `required` leads, never the requester, open until `until`. */
+export function requestGate(request: Omit<AccessRequest, 'gate'>, required: number, until: Date): Gate {
+  return openGate({
+    required,
+    excluded: [request.requester],
+    subject: requestSubject(request),
+    until: until.toISOString(),
+  });
+}
+
+/** Who decides, and with what, on a request. */
+export interface Decider {
+  actor: Actor;
+  roles: RolesConfig;
+  now: Date;
+  signer: Signer;
 }
 
 /**
- * Records a lead's approval. Refuses non-leads and the requester (even a lead), and any request
- * that is not pending, approved or failed. A second approval by the same lead changes nothing.
- * A `failed` request approved again goes back to `approved` to retry provisioning.
+ * Records a lead's approval through the gate. Refuses non-leads and the requester (even a lead),
+ * and any request that is not pending, approved or failed. A second approval by the same lead
+ * changes nothing. A `failed` request approved again goes back to `approved` to retry.
  */
-export function approve(
-  request: AccessRequest,
-  approver: Actor,
-  roles: RolesConfig,
-  now: Date,
-): ApproveResult {
-  if (!isLead(approver, roles)) {
-    return refuse('FORBIDDEN', 'only leads can approve requests', 'ask a lead to approve it');
-  }
-  if (approver.id === request.requester) {
-    return refuse('FORBIDDEN', 'you cannot approve your own request', 'another lead has to approve it');
-  }
-  const state = effectiveState(request, now);
+export function approve(request: AccessRequest, by: Decider): ApproveResult {
+  const state = effectiveState(request, by.now);
   switch (state) {
-    case 'pending': {
-      if (request.approvals.includes(approver.id)) return unchanged(request);
-      const approvals = [...request.approvals, approver.id];
-      const complete = approvals.length >= request.required;
-      const tally = `${approvals.length} of ${request.required}`;
+    case 'pending':
+    case 'approved':
+    case 'failed': {
+      const decided = decide(
+        request.gate,
+        { id: request.id, what: 'request' },
+        { ...by, decision: 'approve' },
+      );
+      if (!decided.ok) return decided;
+      if (state === 'failed') {
+        const { error: _previous, ...rest } = request;
+        const detail = request.error === undefined ? undefined : `after ${request.error.code}`;
+        return {
+          ok: true,
+          request: advance(
+            rest,
+            { gate: decided.gate, state: 'approved' },
+            entry(by.now, by.actor.id, 'retry', detail),
+          ),
+          effects: { alreadyApproved: false, queueProvisioning: true },
+        };
+      }
+      if (decided.outcome === 'unchanged') return unchanged(request);
+      const complete = decided.outcome === 'approved';
+      const tally = `${approvers(decided.gate).length} of ${decided.gate.required}`;
       return {
         ok: true,
         request: advance(
           request,
-          {
-            approvals,
-            approverRoles: withRoles(request, approver),
-            state: complete ? 'approved' : 'pending',
-          },
-          entry(now, approver.id, complete ? 'approved' : 'approval', tally),
+          { gate: decided.gate, state: complete ? 'approved' : 'pending' },
+          entry(by.now, by.actor.id, complete ? 'approved' : 'approval', tally),
         ),
         effects: { alreadyApproved: false, queueProvisioning: complete },
-      };
-    }
-    case 'approved':
-      return unchanged(request);
-    case 'failed': {
-      const approvals = request.approvals.includes(approver.id)
-        ? [...request.approvals]
-        : [...request.approvals, approver.id];
-      const { error: _previous, ...rest } = request;
-      const detail = request.error === undefined ? undefined : `after ${request.error.code}`;
-      return {
-        ok: true,
-        request: advance(
-          rest,
-          { approvals, approverRoles: withRoles(request, approver), state: 'approved' },
-          entry(now, approver.id, 'retry', detail),
-        ),
-        effects: { alreadyApproved: false, queueProvisioning: true },
       };
     }
     case 'provisioning':
@@ -102,7 +133,7 @@ export function approve(
     case 'denied':
     case 'expired':
     case 'revoked':
-      return { ok: false, error: conflict(request, state) };
+      return { ok: false, error: refusal(request, state, by, 'approve') };
     default: {
       const unreachable: never = state;
       return unreachable;
@@ -110,25 +141,30 @@ export function approve(
   }
 }
 
-/** A lead denies a pending request; `reason` is shown to the requester. */
-export function deny(
-  request: AccessRequest,
-  actor: Actor,
-  reason: string | undefined,
-  roles: RolesConfig,
-  now: Date,
-): Transition {
-  if (!isLead(actor, roles)) {
-    return refuse('FORBIDDEN', 'only leads can deny requests', 'ask a lead to deny it');
-  }
-  const state = effectiveState(request, now);
-  if (state !== 'pending') return { ok: false, error: conflict(request, state) };
-  const changes = {
-    state: 'denied',
-    deniedBy: actor.id,
-    ...(reason === undefined ? {} : { denyReason: reason }),
-  } as const;
-  return { ok: true, request: advance(request, changes, entry(now, actor.id, 'denied', reason)) };
+/** Why `by` cannot decide on a request in `state`: not allowed at all (FORBIDDEN) comes first. */
+function refusal(request: AccessRequest, state: RequestState, by: Decider, decision: 'approve' | 'deny') {
+  const decided = decide(request.gate, { id: request.id, what: 'request' }, { ...by, decision });
+  return !decided.ok && decided.error.code === 'FORBIDDEN' ? decided.error : conflict(request, state);
+}
+
+/** A lead denies a pending request through the gate; `reason` is shown to the requester. */
+export function deny(request: AccessRequest, reason: string | undefined, by: Decider): Transition {
+  const state = effectiveState(request, by.now);
+  if (state !== 'pending') return { ok: false, error: refusal(request, state, by, 'deny') };
+  const decided = decide(
+    request.gate,
+    { id: request.id, what: 'request' },
+    { ...by, decision: 'deny', ...(reason === undefined ? {} : { reason }) },
+  );
+  if (!decided.ok) return decided;
+  return {
+    ok: true,
+    request: advance(
+      request,
+      { gate: decided.gate, state: 'denied' },
+      entry(by.now, by.actor.id, 'denied', reason),
+    ),
+  };
 }
 
 /** Expires a pending request once `now` has reached its `pendingUntil`. */
@@ -137,10 +173,10 @@ export function expire(request: AccessRequest, now: Date): Transition {
   if (effectiveState(request, now) !== 'expired') {
     return refuse(
       'CONFLICT',
-      `request ${request.id} is pending until ${request.pendingUntil}; it has not expired`,
+      `request ${request.id} is pending until ${request.gate.until}; it has not expired`,
     );
   }
-  const detail = `not approved by ${request.pendingUntil}`;
+  const detail = `not approved by ${request.gate.until}`;
   return {
     ok: true,
     request: advance(request, { state: 'expired' }, entry(now, SYSTEM_ACTOR, 'expired', detail)),
@@ -214,29 +250,27 @@ export function markRevoked(request: AccessRequest, by: string, now: Date): Tran
 }
 
 /**
- * The provisioning worker's re-check against the current config: approvals come from distinct
- * leads, none is the requester, and there are at least `required`. Returns the problem in words
- * (e.g. `bob approved it but is not a lead in the current config`), or null when all is well.
+ * The provisioning worker's re-check against the records and the current config (see
+ * {@link verifyGate}): the request is still what was approved, every approval is signed, from a
+ * distinct current lead who is not the requester, and there are enough. Returns the problem in
+ * words (e.g. `bob approved it but is not a lead in the current config`), or null.
  */
-export function verifyApprovals(request: AccessRequest, roles: RolesConfig): string | null {
-  const seen = new Set<string>();
-  for (const id of request.approvals) {
-    if (seen.has(id)) return `${id} is counted twice as an approver`;
-    seen.add(id);
-    if (id === request.requester) return `${id} approved their own request`;
-    const platformRoles = request.approverRoles?.[id] ?? [];
-    if (!isLeadId(id, roles) && !platformRoles.some((role) => isLeadId(role, roles))) {
-      return `${id} approved it but is not a lead in the current config`;
-    }
+export function verifyApprovals(
+  request: AccessRequest,
+  config: { roles: RolesConfig; policy: Pick<PolicyConfig, 'approvals'> },
+  signer: Signer,
+): string | null {
+  if (!request.gate.excluded.includes(request.requester)) return 'its gate does not exclude the requester';
+  const needed = requiredApprovals(request.mode, config.policy);
+  if (request.gate.required < needed) {
+    return `its gate asks for ${request.gate.required} approvals where the policy needs ${needed}`;
   }
-  if (seen.size < request.required) return `it has ${seen.size} of ${request.required} required approvals`;
-  return null;
-}
-
-/** The request's approver roles with `approver`'s platform roles recorded (if it has any). */
-function withRoles(request: AccessRequest, approver: Actor): Record<string, string[]> | undefined {
-  if (approver.platformRoles.length === 0) return request.approverRoles;
-  return { ...request.approverRoles, [approver.id]: [...approver.platformRoles] };
+  return verifyGate(
+    request.gate,
+    { id: request.id, what: 'request', digest: requestSubject(request) },
+    config.roles,
+    signer,
+  );
 }
 
 function refuse(
@@ -281,7 +315,7 @@ function conflict(request: AccessRequest, state: RequestState): TunnelgateError 
 function describeState(request: AccessRequest, state: RequestState): string {
   switch (state) {
     case 'pending':
-      return `pending (${request.approvals.length} of ${request.required} approvals)`;
+      return `pending (${approvers(request.gate).length} of ${request.gate.required} approvals)`;
     case 'approved':
       return 'approved and queued for provisioning';
     case 'provisioning':
@@ -291,11 +325,12 @@ function describeState(request: AccessRequest, state: RequestState): string {
     case 'failed':
       return `failed${request.error === undefined ? '' : ` (${request.error.code}: ${request.error.message})`}`;
     case 'denied': {
-      const reason = request.denyReason === undefined ? '' : `: "${request.denyReason}"`;
-      return `denied (by ${request.deniedBy ?? 'a lead'}${reason})`;
+      const no = denial(request.gate);
+      const reason = no?.reason === undefined ? '' : `: "${no.reason}"`;
+      return `denied (by ${no?.by ?? 'a lead'}${reason})`;
     }
     case 'expired':
-      return `expired (it was not approved by ${request.pendingUntil})`;
+      return `expired (it was not approved by ${request.gate.until})`;
     case 'revoked':
       return 'revoked';
     default: {

@@ -4,10 +4,11 @@
  * Losing the data key only loses undelivered keys (the requester asks again); leaking it together
  * with a Redis dump exposes them, so keep the file out of backups that include Redis.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TunnelgateError } from '../core/errors.js';
+import { hmacSigner, type MacPurpose, type Signer } from '../domain/signer.js';
 
 const VERSION = 'v1';
 const KEY_BYTES = 32;
@@ -48,6 +49,16 @@ export class KeyVault {
       return new KeyVault(parseKey(fromEnv, 'TUNNELGATE_SECRET'));
     }
     return new KeyVault(await loadOrCreateKeyFile(source.dataDir));
+  }
+
+  /**
+   * The signer for approvals, jobs and the audit chain: one HMAC key per purpose, each derived
+   * from the data key with HKDF, so every process holding the deployment secret agrees on them.
+   */
+  signer(): Signer {
+    const derive = (purpose: MacPurpose) =>
+      Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `tunnelgate ${purpose} mac`, 32));
+    return hmacSigner({ decision: derive('decision'), job: derive('job'), audit: derive('audit') });
   }
 
   /** Encrypts `plaintext` to `v1.<iv>.<tag>.<ciphertext>` (base64 parts, fresh random IV). */

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { TunnelgateConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { Message } from '../domain/models/reply.js';
+import type { Signer } from '../domain/signer.js';
 import type { HubPool } from '../hub/ssh/hub-pool.js';
 import type { HubJob } from '../queue/jobs.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -15,6 +16,8 @@ import type { RequestStore } from '../store/requests.js';
 
 export interface WorkerContext {
   config: TunnelgateConfig;
+  /** Checks the MACs of gate decisions and jobs (the deployment secret). */
+  signer: Signer;
   redis: Redis;
   keys: RedisKeys;
   requests: RequestStore;

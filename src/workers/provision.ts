@@ -8,6 +8,7 @@
 
 import { TunnelgateError } from '../core/errors.js';
 import { markFailed, markProvisioned, markProvisioning, verifyApprovals } from '../domain/approval.js';
+import { approvers } from '../domain/gate.js';
 import { hubAddress, hubAddress6, hubConfig } from '../domain/hubs.js';
 import type { AccessRequest } from '../domain/models/request.js';
 import { parsePeerCheck, provisionSteps } from '../hub/programs/peers.js';
@@ -32,7 +33,7 @@ export async function provision(
   if (request.state !== 'approved' && request.state !== 'provisioning') {
     throw new TunnelgateError('CONFLICT', `request ${requestId} is ${request.state}; nothing to provision`);
   }
-  const problem = verifyApprovals(request, ctx.config.roles);
+  const problem = verifyApprovals(request, ctx.config, ctx.signer);
   if (problem !== null) {
     throw new TunnelgateError('FORBIDDEN', `request ${requestId} cannot be provisioned: ${problem}`);
   }
@@ -105,7 +106,7 @@ export async function provision(
     hub: hub.name,
     target: request.peer,
     result: 'ok',
-    detail: `${request.id} ${allowedIps.join(',')} approved by ${request.approvals.join(',')}`,
+    detail: `${request.id} ${allowedIps.join(',')} approved by ${approvers(request.gate).join(',')}`,
   });
   if (expiresAt !== undefined && request.forMs !== undefined) {
     // The expiry chain (workers/expiry.ts): warns the owner, then removes the peer at expiresAt.
@@ -169,7 +170,7 @@ export async function provisionFailed(
   await ctx.notify(
     [
       { to: { type: 'user', id: request.requester }, private: true, reply, jobId, final: true },
-      ...request.approvals.map((id) => ({ to: { type: 'user' as const, id }, private: true, reply })),
+      ...approvers(request.gate).map((id) => ({ to: { type: 'user' as const, id }, private: true, reply })),
     ],
     jobId,
   );

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { denial } from '../../src/domain/gate.js';
 import { slowWgSet } from '../../src/lab/faults.js';
 import { RotationStore } from '../../src/store/rotations.js';
 import { parseDump } from '../../src/wg/dump.js';
@@ -123,7 +124,7 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
     expect(refused.body).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(text(refused)).toContain('only leads can deny requests');
     expect((await h.runtime.bot.requests.get(own)).state).toBe('pending');
-    expect((await h.runtime.bot.requests.get(own)).approvals).toEqual([]);
+    expect((await h.runtime.bot.requests.get(own)).gate.decisions).toEqual([]);
 
     // Rita is a lead by her guild role alone.
     const ritaDeny = h.standin.click(USERS.rita.id, String(ownReview.id), `tg:deny:${own}`);
@@ -134,7 +135,8 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
     });
     expect(text(await answerOf(submit))).toContain('denied');
     const denied = await h.runtime.bot.requests.get(own);
-    expect(denied).toMatchObject({ state: 'denied', denyReason: 'use the shared laptop' });
+    expect(denied.state).toBe('denied');
+    expect(denial(denied.gate)).toMatchObject({ by: USERS.rita.id, reason: 'use the shared laptop' });
     await h.standin.waitFor(
       (r) =>
         isRest(r) &&

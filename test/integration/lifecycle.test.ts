@@ -122,7 +122,7 @@ lab.describe('peer lifecycle on a lab hub', () => {
 
     await h.runtime.bot.requests.update(alices, (r) => ({
       ok: true,
-      request: { ...r, pendingUntil: new Date(Date.now() - 1000).toISOString() },
+      request: { ...r, gate: { ...r.gate, until: new Date(Date.now() - 1000).toISOString() } },
     }));
     const expired = replyOf(await h.run('dave', `/vpn approve ${alices}`), 'error');
     expect(expired?.code).toBe('FORBIDDEN');

@@ -141,7 +141,7 @@ lab.describe('the Slack adapter on real Bolt, a Slack stand-in and a lab hub', (
     expect(String(refused.params.text)).toContain('only leads can approve');
     const request = await h.runtime.bot.requests.get(id);
     expect(request.state).toBe('pending');
-    expect(request.approvals).toEqual([]);
+    expect(request.gate.decisions).toEqual([]);
   });
 
   it('denies through the Deny button and its reason modal; the card shows who denied and why', async () => {

@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../../core/duration.js';
 import { DEFAULT_HINTS } from '../../domain/error-reply.js';
+import { approvers } from '../../domain/gate.js';
 import type {
   AuditEntryView,
   ChangePreview,
@@ -31,7 +32,7 @@ export function renderText(reply: Reply): string {
       return lines(
         `Request ${request.id} for ${request.peer} is waiting for approval (${approvalTally(request)}).`,
         renderPreview(preview),
-        `It expires unless approved by ${request.pendingUntil}.`,
+        `It expires unless approved by ${request.gate.until}.`,
       );
     }
     case 'request.review': {
@@ -233,7 +234,7 @@ function lines(...parts: (string | null)[]): string {
 }
 
 function approvalTally(request: AccessRequest): string {
-  return `${request.approvals.length} of ${request.required} approvals`;
+  return `${approvers(request.gate).length} of ${request.gate.required} approvals`;
 }
 
 function remaining(approvals: number, required: number): string {
@@ -290,8 +291,8 @@ function renderPendingTable(requests: readonly AccessRequest[]): string {
       r.peer,
       r.hub,
       r.mode,
-      `${r.approvals.length}/${r.required}`,
-      r.pendingUntil,
+      `${approvers(r.gate).length}/${r.gate.required}`,
+      r.gate.until,
     ]),
   ]);
 }

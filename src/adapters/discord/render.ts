@@ -8,6 +8,7 @@ import type { APIActionRowComponent, APIButtonComponent } from 'discord.js';
 import { type APIEmbed, type APIEmbedField, ButtonStyle, ComponentType } from 'discord.js';
 import { formatDuration } from '../../core/duration.js';
 import type { UserId } from '../../core/ids.js';
+import { approvers, denial } from '../../domain/gate.js';
 import type {
   AuditReport,
   DiagnoseReport,
@@ -95,11 +96,11 @@ export function renderReview(review: Review): DiscordPayload {
       field('Tunnel address', preview.address, true),
       field('Mode', preview.mode === 'full' ? 'full tunnel' : 'split tunnel', true),
       field('Duration', preview.forMs === undefined ? 'permanent' : formatDuration(preview.forMs), true),
-      field('Approvals', `${request.approvals.length} of ${request.required}`, true),
+      field('Approvals', `${approvers(request.gate).length} of ${request.gate.required}`, true),
       field('Client AllowedIPs', preview.clientAllowedIps.join(', ')),
     ],
     footer: {
-      text: pending ? `Pending until ${request.pendingUntil}` : `Last change ${lastChange(request)}`,
+      text: pending ? `Pending until ${request.gate.until}` : `Last change ${lastChange(request)}`,
     },
   };
   const buttons: APIButtonComponent[] = [
@@ -269,15 +270,19 @@ const STATE_COLORS: Partial<Record<AccessRequest['state'], number>> = {
 
 function stateLine(request: AccessRequest): string {
   switch (request.state) {
-    case 'denied':
-      return `denied by <@${request.deniedBy ?? '?'}>${request.denyReason === undefined ? '' : `: ${request.denyReason}`}`;
+    case 'denied': {
+      const no = denial(request.gate);
+      return `denied by <@${no?.by ?? '?'}>${no?.reason === undefined ? '' : `: ${no.reason}`}`;
+    }
     case 'provisioned':
       return `provisioned${request.address === undefined ? '' : ` at ${request.address}`}`;
     case 'failed':
       return `failed: ${request.error?.message ?? 'see the log'} (a lead may approve again to retry)`;
     case 'approved':
     case 'provisioning':
-      return `${request.state} (${request.approvals.map((a) => `<@${a}>`).join(', ')})`;
+      return `${request.state} (${approvers(request.gate)
+        .map((a) => `<@${a}>`)
+        .join(', ')})`;
     default:
       return request.state;
   }

@@ -5,6 +5,7 @@
  */
 
 import { formatDuration } from '../../core/duration.js';
+import { approvers, denial } from '../../domain/gate.js';
 import type { ChangePreview } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
 import { type Block, context, escapeMrkdwn, mention, type SlackBody, section } from './blocks.js';
@@ -39,9 +40,12 @@ export function approvalCard(request: AccessRequest, preview: ChangePreview): Sl
 
 /** What the card shows, as one comparable string (skip updates that change nothing). */
 export function cardSignature(request: AccessRequest): string {
-  return [request.state, request.approvals.join(','), request.deniedBy ?? '', request.address ?? ''].join(
-    '|',
-  );
+  return [
+    request.state,
+    approvers(request.gate).join(','),
+    denial(request.gate)?.by ?? '',
+    request.address ?? '',
+  ].join('|');
 }
 
 function previewFields(request: AccessRequest, preview: ChangePreview) {
@@ -67,14 +71,15 @@ function previewFields(request: AccessRequest, preview: ChangePreview) {
 }
 
 function approvedBy(request: AccessRequest): string {
-  return request.approvals.length === 0 ? 'nobody yet' : request.approvals.map(mention).join(', ');
+  const who = approvers(request.gate);
+  return who.length === 0 ? 'nobody yet' : who.map(mention).join(', ');
 }
 
 function statusLine(request: AccessRequest): string {
-  const tally = `${request.approvals.length} of ${request.required}`;
+  const tally = `${approvers(request.gate).length} of ${request.gate.required}`;
   switch (request.state) {
     case 'pending':
-      return `:hourglass_flowing_sand: *Pending* (${tally} approvals; approved by ${approvedBy(request)}). Expires ${escapeMrkdwn(request.pendingUntil)}.`;
+      return `:hourglass_flowing_sand: *Pending* (${tally} approvals; approved by ${approvedBy(request)}). Expires ${escapeMrkdwn(request.gate.until)}.`;
     case 'approved':
       return `:gear: *Approved* by ${approvedBy(request)}; provisioning is queued.`;
     case 'provisioning':
@@ -89,10 +94,12 @@ function statusLine(request: AccessRequest): string {
           ? ''
           : `: ${escapeMrkdwn(request.error.message)} (\`${escapeMrkdwn(request.error.code)}\`)`
       }. A lead may approve again to retry.`;
-    case 'denied':
-      return `:no_entry: *Denied* by ${mention(request.deniedBy ?? 'unknown')}${
-        request.denyReason === undefined ? '.' : `: ${escapeMrkdwn(request.denyReason)}`
+    case 'denied': {
+      const no = denial(request.gate);
+      return `:no_entry: *Denied* by ${mention(no?.by ?? 'unknown')}${
+        no?.reason === undefined ? '.' : `: ${escapeMrkdwn(no.reason)}`
       }`;
+    }
     case 'expired':
       return ':alarm_clock: *Expired* before it was approved.';
     case 'revoked':

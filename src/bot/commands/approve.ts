@@ -3,6 +3,7 @@
  * request has its required approvals, provisioning is queued on the hub's queue.
  */
 import { approve } from '../../domain/approval.js';
+import { approvers } from '../../domain/gate.js';
 import type { Actor, Command } from '../../domain/models/command.js';
 import type { Message } from '../../domain/models/reply.js';
 import { type BotContext, toActor, toRecipient } from '../context.js';
@@ -18,7 +19,7 @@ export async function handleApprove(
   let queue = false;
   let already = false;
   const result = await ctx.requests.update(command.requestId, (current) => {
-    const step = approve(current, actor, ctx.config.roles, now);
+    const step = approve(current, { actor, roles: ctx.config.roles, now, signer: ctx.signer });
     if (step.ok) {
       queue = step.effects.queueProvisioning;
       already = step.effects.alreadyApproved;
@@ -42,15 +43,15 @@ export async function handleApprove(
       hub: request.hub,
       target: request.id,
       result: queue ? 'queued' : 'ok',
-      detail: `${request.approvals.length}/${request.required}`,
+      detail: `${approvers(request.gate).length}/${request.gate.required}`,
     });
   }
   const reply = {
     kind: 'request.approved' as const,
     requestId: request.id,
     by: actor.id,
-    approvals: request.approvals,
-    required: request.required,
+    approvals: approvers(request.gate),
+    required: request.gate.required,
     queued: queue,
   };
   const messages = [toActor(actor, reply, jobId === undefined ? {} : { jobId })];

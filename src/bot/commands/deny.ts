@@ -9,7 +9,7 @@ type DenyCommand = Extract<Command, { verb: 'deny' }>;
 export async function handleDeny(ctx: BotContext, actor: Actor, command: DenyCommand): Promise<Message[]> {
   const now = ctx.clock();
   const result = await ctx.requests.update(command.requestId, (current) =>
-    deny(current, actor, command.reason, ctx.config.roles, now),
+    deny(current, command.reason, { actor, roles: ctx.config.roles, now, signer: ctx.signer }),
   );
   if (!result.ok) throw result.error;
   await ctx.audit.append({

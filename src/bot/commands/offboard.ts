@@ -37,7 +37,7 @@ export async function handleOffboard(
   const open = await ctx.requests.list({ requester: command.user, states: ['pending'] });
   for (const request of open) {
     await ctx.requests.update(request.id, (current) =>
-      deny(current, actor, 'user offboarded', ctx.config.roles, now),
+      deny(current, 'user offboarded', { actor, roles: ctx.config.roles, now, signer: ctx.signer }),
     );
     await ctx.redis.del(ctx.keys.sealedKey(request.id));
   }

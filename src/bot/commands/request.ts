@@ -5,7 +5,7 @@
  */
 import { TunnelgateError } from '../../core/errors.js';
 import { PeerName } from '../../core/ids.js';
-import { requiredApprovals } from '../../domain/approval.js';
+import { requestGate, requiredApprovals } from '../../domain/approval.js';
 import { hubAddress, hubConfig, pickHub, splitRoutes } from '../../domain/hubs.js';
 import type { Actor, Command } from '../../domain/models/command.js';
 import type { ChangePreview, Message } from '../../domain/models/reply.js';
@@ -31,7 +31,7 @@ export async function previewOf(ctx: BotContext, request: AccessRequest): Promis
     clientAllowedIps: request.mode === 'full' ? ['0.0.0.0/0', '::/0'] : routes,
     endpoint: hub.endpoint,
     ...(request.forMs === undefined ? {} : { forMs: request.forMs }),
-    approvalsRequired: request.required,
+    approvalsRequired: request.gate.required,
   };
 }
 
@@ -59,7 +59,7 @@ export async function handleRequest(
   const now = ctx.clock();
   const id = newRequestId();
   const keys = command.pubkey === undefined ? generateKeyPair() : null;
-  const request: AccessRequest = {
+  const draft: Omit<AccessRequest, 'gate'> = {
     id: id as AccessRequest['id'],
     requester: actor.id,
     device: command.device,
@@ -71,11 +71,13 @@ export async function handleRequest(
     ...(command.reason === undefined ? {} : { reason: command.reason }),
     ...(command.forMs === undefined ? {} : { forMs: command.forMs }),
     state: 'pending',
-    approvals: [],
-    required: requiredApprovals(mode, ctx.config.policy),
     createdAt: now.toISOString(),
-    pendingUntil: new Date(now.getTime() + ctx.config.policy.requestTtl).toISOString(),
     history: [{ at: now.toISOString(), by: actor.id, event: 'requested' }],
+  };
+  const until = new Date(now.getTime() + ctx.config.policy.requestTtl);
+  const request: AccessRequest = {
+    ...draft,
+    gate: requestGate(draft, requiredApprovals(mode, ctx.config.policy), until),
   };
   if (keys !== null) {
     const ttlSec = Math.ceil((ctx.config.policy.requestTtl + 7 * 86_400_000) / 1000);

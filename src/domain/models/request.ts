@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { SerializedError } from '../../core/errors.js';
 import { DeviceName, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
 import { PublicKey } from '../../wg/keys.js';
+import { Gate } from '../gate.js';
 
 /**
  * pending -> approved -> provisioning -> provisioned -> revoked
@@ -48,21 +49,12 @@ export const AccessRequest = z.object({
   /** Time-bound access, milliseconds from provisioning. */
   forMs: z.number().int().positive().optional(),
   state: RequestState,
-  approvals: z.array(UserId),
-  /**
-   * The platform roles (e.g. Discord guild roles) each approver held when approving, so the
-   * worker's re-check accepts a lead who is one by role rather than by user id.
-   */
-  approverRoles: z.record(z.string(), z.array(z.string())).optional(),
-  required: z.number().int().min(1),
-  deniedBy: UserId.optional(),
-  denyReason: z.string().optional(),
+  /** The approval gate: leads decide, never the requester. */
+  gate: Gate,
   /** Tunnel address(es) once allocated, e.g. `10.6.0.7/32`. */
   address: z.string().optional(),
   address6: z.string().optional(),
   createdAt: z.string(),
-  /** When a pending request expires (ISO). */
-  pendingUntil: z.string(),
   provisionedAt: z.string().optional(),
   /** When a time-bound peer is removed (ISO). */
   expiresAt: z.string().optional(),

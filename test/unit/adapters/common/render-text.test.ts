@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatBytes, formatHandshakeAge, renderText } from '../../../../src/adapters/common/render-text.js';
 import { Reply, type ReplyKind } from '../../../../src/domain/models/reply.js';
 import { AccessRequest } from '../../../../src/domain/models/request.js';
+import { displayGate } from '../../../support/gate.js';
 
 const request = AccessRequest.parse({
   id: 'r-7k3m9q',
@@ -15,10 +16,8 @@ const request = AccessRequest.parse({
   reason: 'on-call access',
   forMs: 8 * 3_600_000,
   state: 'pending',
-  approvals: ['bob'],
-  required: 2,
+  gate: displayGate({ required: 2, until: '2025-05-04T09:00:00.000Z', approvedBy: ['bob'] }),
   createdAt: '2025-05-01T09:00:00.000Z',
-  pendingUntil: '2025-05-04T09:00:00.000Z',
   history: [],
 });
 

@@ -4,6 +4,7 @@ import { renderDiscord } from '../../../../src/adapters/discord/render.js';
 import { AuditReport, DiagnoseReport, type Finding } from '../../../../src/domain/models/diagnosis.js';
 import type { Reply } from '../../../../src/domain/models/reply.js';
 import { AccessRequest } from '../../../../src/domain/models/request.js';
+import { displayGate } from '../../../support/gate.js';
 
 const request = AccessRequest.parse({
   id: 'r-7k3m9q',
@@ -15,10 +16,8 @@ const request = AccessRequest.parse({
   publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=',
   generatedKey: true,
   state: 'pending',
-  approvals: [],
-  required: 1,
+  gate: displayGate({ required: 1, until: '2025-01-04T00:00:00.000Z', approvedBy: [] }),
   createdAt: '2025-01-01T00:00:00.000Z',
-  pendingUntil: '2025-01-04T00:00:00.000Z',
   history: [],
 });
 const review = (state: AccessRequest['state']): Reply => ({

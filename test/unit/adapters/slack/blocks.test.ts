@@ -4,6 +4,7 @@ import { codeBlocks, mention, ROTATE_ACTION, replyBody } from '../../../../src/a
 import { DiagnoseReport } from '../../../../src/domain/models/diagnosis.js';
 import { type ChangePreview, Reply } from '../../../../src/domain/models/reply.js';
 import type { AccessRequest } from '../../../../src/domain/models/request.js';
+import { displayGate } from '../../../support/gate.js';
 
 const request = {
   id: 'r-abcdef',
@@ -16,10 +17,8 @@ const request = {
   generatedKey: true,
   reason: '<!channel> please <https://evil|click>',
   state: 'pending',
-  approvals: [],
-  required: 1,
+  gate: displayGate({ required: 1, until: '2025-01-04T00:00:00.000Z', approvedBy: [] }),
   createdAt: '2025-01-01T00:00:00.000Z',
-  pendingUntil: '2025-01-04T00:00:00.000Z',
   history: [],
 } as unknown as AccessRequest;
 
@@ -58,7 +57,12 @@ describe('Slack rendering', () => {
   });
 
   it('drops the buttons once a request is decided and says who decided', () => {
-    const provisioned = { ...request, state: 'provisioned', approvals: ['U0ALICE'], address: '10.66.1.2/32' };
+    const provisioned = {
+      ...request,
+      state: 'provisioned',
+      gate: displayGate({ required: 1, until: '2025-01-04T00:00:00.000Z', approvedBy: ['U0ALICE'] }),
+      address: '10.66.1.2/32',
+    };
     const card = JSON.stringify(approvalCard(provisioned as AccessRequest, preview).blocks);
     expect(card).toContain('Provisioned');
     expect(card).toContain('<@U0ALICE>');
