@@ -2,7 +2,6 @@
  * What command handlers need, passed in: stores, queues, the key vault, a clock and an id source.
  * Handlers never touch a hub; they validate, record, and queue.
  */
-import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { TunnelgateConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
@@ -29,15 +28,6 @@ export interface BotContext {
   queues: Queues;
   clock: () => Date;
   logger: Logger;
-}
-
-const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
-
-/** A short, readable request id such as `r-7k3m9q` (no 0/o, 1/l look-alikes). */
-export function newRequestId(): string {
-  let id = 'r-';
-  for (let i = 0; i < 6; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
-  return id;
 }
 
 /** A message to the actor, private by default. */

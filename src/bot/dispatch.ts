@@ -8,9 +8,11 @@ import type { Actor, Command } from '../domain/models/command.js';
 import type { Message } from '../domain/models/reply.js';
 import { handleApprove } from './commands/approve.js';
 import { handleAudit } from './commands/audit.js';
+import { decideExtension } from './commands/decide-extension.js';
+import { decideKeyChange } from './commands/decide-key-change.js';
 import { handleDeny } from './commands/deny.js';
 import { handleDiagnose } from './commands/diagnose.js';
-import { decideExtension, handleExtend } from './commands/extend.js';
+import { handleExtend } from './commands/extend.js';
 import { handleFix } from './commands/fix.js';
 import { handleList } from './commands/list.js';
 import { handleLog } from './commands/log.js';
@@ -23,6 +25,28 @@ import { type BotContext, toActor } from './context.js';
 import { parseCommand } from './grammar.js';
 import { helpText } from './help.js';
 
+/** The id's prefix names what is decided: a request, an extension or a key change. */
+function routeDecision(
+  ctx: BotContext,
+  actor: Actor,
+  command: Extract<Command, { verb: 'approve' | 'deny' }>,
+): Promise<Message[]> {
+  const approve = command.verb === 'approve';
+  const decision = approve
+    ? { approve }
+    : { approve, ...(command.reason === undefined ? {} : { reason: command.reason }) };
+  switch (command.requestId[0]) {
+    case 'x':
+      return decideExtension(ctx, actor, command.requestId, decision);
+    case 'k':
+      return decideKeyChange(ctx, actor, command.requestId, decision);
+    default:
+      return command.verb === 'approve'
+        ? handleApprove(ctx, actor, { verb: 'approve', requestId: command.requestId })
+        : handleDeny(ctx, actor, command);
+  }
+}
+
 async function route(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
   switch (command.verb) {
     case 'help':
@@ -30,18 +54,8 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
     case 'request':
       return handleRequest(ctx, actor, command);
     case 'approve':
-      // Extension ids look like request ids; an extension is decided with the same verbs.
-      return (
-        (await decideExtension(ctx, actor, command.requestId, { approve: true })) ??
-        handleApprove(ctx, actor, command)
-      );
-    case 'deny': {
-      const decision = command.reason === undefined ? {} : { reason: command.reason };
-      return (
-        (await decideExtension(ctx, actor, command.requestId, { approve: false, ...decision })) ??
-        handleDeny(ctx, actor, command)
-      );
-    }
+    case 'deny':
+      return routeDecision(ctx, actor, command);
     case 'revoke':
       return handleRevoke(ctx, actor, command);
     case 'offboard':

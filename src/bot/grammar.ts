@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { TunnelgateError } from '../core/errors.js';
-import { DeviceName, HubName, PeerName, RequestId, UserId } from '../core/ids.js';
+import { DecisionId, DeviceName, HubName, PeerName, UserId } from '../core/ids.js';
 import type { ErrorReply } from '../domain/error-reply.js';
 import { Command, ListScope, Reason, type Verb } from '../domain/models/command.js';
 import { FindingId } from '../domain/models/diagnosis.js';
@@ -213,7 +213,7 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
         verb,
         'approve needs a request id, e.g. /vpn approve r-7k3m9q',
       );
-      expectValid(RequestId, requestId, 'request id');
+      expectValid(DecisionId, requestId, 'id');
       end(cursor, verb, 'one request id');
       return { verb, requestId };
     }
@@ -223,7 +223,7 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
         verb,
         'deny needs a request id, e.g. /vpn deny r-7k3m9q not needed',
       );
-      expectValid(RequestId, requestId, 'request id');
+      expectValid(DecisionId, requestId, 'id');
       const reason = unquote(cursor.rest().replace(/^--reason(?:=|\s+|$)/, ''));
       if (reason === '') return { verb, requestId };
       return { verb, requestId, reason: checkReason(reason) };

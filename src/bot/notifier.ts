@@ -6,6 +6,7 @@ import { type ConnectionOptions, type Job, Worker } from 'bullmq';
 import { toTunnelgateError } from '../core/errors.js';
 import { errorReply } from '../domain/error-reply.js';
 import type { Message } from '../domain/models/reply.js';
+import { openJob } from '../queue/job-mac.js';
 import { NotifyJob, QUEUE } from '../queue/jobs.js';
 import { configMessage, forgetSealedKey, rotationConfigMessage } from './config-delivery.js';
 import type { BotContext } from './context.js';
@@ -42,7 +43,7 @@ export function startNotifier(ctx: BotContext, outlet: Outlet, connection: Conne
   return new Worker(
     QUEUE.notify,
     async (job: Job) => {
-      const { messages } = NotifyJob.parse(job.data);
+      const { messages } = NotifyJob.parse(openJob(ctx.signer, QUEUE.notify, job.data));
       for (const message of messages) await deliverWorkerMessage(ctx, outlet, message);
     },
     { connection, prefix: ctx.config.redis.prefix, concurrency: 1 },

@@ -21,6 +21,7 @@ export function queueRevocation(
       publicKey: record.publicKey,
       peer: record.peer,
       by: actor.id,
+      byRoles: [...actor.platformRoles],
       cause,
       requestId: record.requestId,
       notify: actor.id,

@@ -83,11 +83,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     if (embedded === undefined) await checkRedisPolicy(redis, logger);
     const keys = redisKeys(config.redis.prefix);
-    const queues = new Queues(config, redis);
+    const vault = await KeyVault.open({ dataDir: config.dataDir, env: options.env ?? process.env });
+    const queues = new Queues(config, redis, vault.signer());
     await queues.init();
     const metrics = new Metrics(config, logger);
     const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
-    const vault = await KeyVault.open({ dataDir: config.dataDir, env: options.env ?? process.env });
     const shared = {
       signer: vault.signer(),
       config,

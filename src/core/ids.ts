@@ -3,6 +3,7 @@
  * that reaches a hub's command line passes one of these patterns first, so none of them can carry
  * shell metacharacters, whitespace or newlines.
  */
+import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 
 /** Hub names: lower-case letters, digits and dashes, 1-32 characters, starting with a letter. */
@@ -45,6 +46,41 @@ export const RequestId = z
   .regex(/^r-[a-z0-9]{6}$/, 'request ids look like r-7k3m9q')
   .brand<'RequestId'>();
 export type RequestId = z.infer<typeof RequestId>;
+
+/** Extension request ids (`/vpn extend`), such as `x-7k3m9q`. */
+export const ExtensionId = z
+  .string()
+  .regex(/^x-[a-z0-9]{6}$/, 'extension ids look like x-7k3m9q')
+  .brand<'ExtensionId'>();
+export type ExtensionId = z.infer<typeof ExtensionId>;
+
+/** Ids of key changes waiting for leads (`/vpn rotate --pubkey` by someone but the owner): `k-7k3m9q`. */
+export const KeyChangeId = z
+  .string()
+  .regex(/^k-[a-z0-9]{6}$/, 'key change ids look like k-7k3m9q')
+  .brand<'KeyChangeId'>();
+export type KeyChangeId = z.infer<typeof KeyChangeId>;
+
+/**
+ * What `/vpn approve` and `/vpn deny` decide: a request (`r-`), an extension (`x-`) or a key
+ * change (`k-`). The prefix names the kind, so a decision goes to its store without probing.
+ */
+export const DecisionId = z
+  .string()
+  .regex(
+    /^[rxk]-[a-z0-9]{6}$/,
+    'ids to approve or deny look like r-7k3m9q (requests), x-… (extensions) or k-… (key changes)',
+  );
+export type DecisionId = z.infer<typeof DecisionId>;
+
+const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+
+/** A short, readable id of `kind` such as `r-7k3m9q` (no 0/o, 1/l look-alikes). */
+export function newId(kind: 'r' | 'x' | 'k'): string {
+  let id = `${kind}-`;
+  for (let i = 0; i < 6; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
 
 /** Network interface names (Linux IFNAMSIZ: at most 15 characters). */
 export const InterfaceName = z

@@ -17,6 +17,8 @@ export const HubJob = z.discriminatedUnion('kind', [
     publicKey: PublicKey,
     peer: PeerName,
     by: z.string(),
+    /** The platform roles `by` held when asking, so the worker re-checks a lead by role. */
+    byRoles: z.array(z.string()).default([]),
     cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue']),
     requestId: RequestId.optional(),
     /** Who to tell about the result (besides the owner). */

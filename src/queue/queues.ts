@@ -6,6 +6,8 @@
 import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
 import type { TunnelgateConfig } from '../config/schema.js';
 import type { Message } from '../domain/models/reply.js';
+import type { Signer } from '../domain/signer.js';
+import { signJob } from './job-mac.js';
 import { HubJob, NotifyJob, QUEUE, TaskJob } from './jobs.js';
 
 const KEEP: JobsOptions = {
@@ -13,7 +15,7 @@ const KEEP: JobsOptions = {
   removeOnFail: { age: 7 * 86_400 },
 };
 
-/** Producer side of every queue, shared by the bot and the workers. */
+/** Producer side of every queue, shared by the bot and the workers; every payload is signed. */
 export class Queues {
   private readonly hubQueues = new Map<string, Queue>();
   readonly tasks: Queue;
@@ -22,6 +24,7 @@ export class Queues {
   constructor(
     private readonly config: TunnelgateConfig,
     connection: ConnectionOptions,
+    private readonly signer: Signer,
   ) {
     const prefix = config.redis.prefix;
     for (const hub of config.hubs) {
@@ -46,20 +49,24 @@ export class Queues {
   /** Adds hub work. A `jobId` makes a duplicate add a no-op while the first job exists. */
   async addHub(job: HubJob, options: { delayMs?: number; jobId?: string } = {}): Promise<string> {
     const valid = HubJob.parse(job);
-    const added = await this.hubQueue(valid.hub).add(valid.kind, valid, {
-      ...KEEP,
-      attempts: this.config.worker.attempts,
-      backoff: { type: 'exponential', delay: this.config.worker.backoff },
-      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
-      ...(options.delayMs === undefined ? {} : { delay: options.delayMs }),
-    });
+    const added = await this.hubQueue(valid.hub).add(
+      valid.kind,
+      signJob(this.signer, QUEUE.hub(valid.hub), valid),
+      {
+        ...KEEP,
+        attempts: this.config.worker.attempts,
+        backoff: { type: 'exponential', delay: this.config.worker.backoff },
+        ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+        ...(options.delayMs === undefined ? {} : { delay: options.delayMs }),
+      },
+    );
     return added.id ?? '';
   }
 
   /** Adds work that changes no hub. */
   async addTask(job: TaskJob, options: { delayMs?: number; jobId?: string } = {}): Promise<string> {
     const valid = TaskJob.parse(job);
-    const added = await this.tasks.add(valid.kind, valid, {
+    const added = await this.tasks.add(valid.kind, signJob(this.signer, QUEUE.tasks, valid), {
       ...KEEP,
       attempts: 3,
       backoff: { type: 'fixed', delay: 1_000 },
@@ -73,7 +80,7 @@ export class Queues {
   async notify(messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
     const valid = NotifyJob.parse({ messages });
-    await this.notifyQueue.add('notify', valid, {
+    await this.notifyQueue.add('notify', signJob(this.signer, QUEUE.notify, valid), {
       ...KEEP,
       attempts: 5,
       backoff: { type: 'exponential', delay: 500 },
@@ -89,7 +96,11 @@ export class Queues {
           { every: everyMs },
           {
             name: 'reconcile',
-            data: HubJob.parse({ kind: 'reconcile', hub: hub.name, by: 'scheduler' }),
+            data: signJob(
+              this.signer,
+              QUEUE.hub(hub.name),
+              HubJob.parse({ kind: 'reconcile', hub: hub.name, by: 'scheduler' }),
+            ),
             opts: KEEP,
           },
         ),
@@ -108,7 +119,7 @@ export class Queues {
       { pattern },
       {
         name: 'reminder-check',
-        data: TaskJob.parse({ kind: 'reminder-check' }),
+        data: signJob(this.signer, QUEUE.tasks, TaskJob.parse({ kind: 'reminder-check' })),
         opts: { ...KEEP, attempts: 3 },
       },
     );

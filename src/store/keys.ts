@@ -24,6 +24,10 @@ export interface RedisKeys {
   sealedKey(id: string): string;
   /** Idempotency marks for scheduled notices (reminders, expiry warnings). */
   once(id: string): string;
+  /** An extension request (`x-…`). */
+  extension(id: string): string;
+  /** A key change waiting for leads (`k-…`). */
+  keyChange(id: string): string;
 }
 
 /** Builds the key names for a prefix. */
@@ -40,5 +44,7 @@ export function redisKeys(prefix: string): RedisKeys {
     ipamHints: (hub) => `${prefix}:ipam-hints:${hub}`,
     sealedKey: (id) => `${prefix}:sealed:${id}`,
     once: (id) => `${prefix}:once:${id}`,
+    extension: (id) => `${prefix}:ext:${id}`,
+    keyChange: (id) => `${prefix}:keychange:${id}`,
   };
 }

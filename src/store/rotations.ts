@@ -10,7 +10,8 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { TunnelgateError } from '../core/errors.js';
-import { HubName, PeerName, RequestId, UserId } from '../core/ids.js';
+import { HubName, KeyChangeId, PeerName, RequestId, UserId } from '../core/ids.js';
+import { Gate } from '../domain/gate.js';
 import { TunnelMode } from '../domain/models/request.js';
 import { PublicKey } from '../wg/keys.js';
 
@@ -28,8 +29,14 @@ export const RotationRecord = z.object({
   peer: PeerName,
   owner: UserId,
   requestId: RequestId,
-  /** Who asked for the rotation (the owner or a lead). */
+  /** Who asked for the rotation (the owner or a lead), with the platform roles they held. */
   by: UserId,
+  byRoles: z.array(z.string()).default([]),
+  /**
+   * The gate a key supplied by someone but the owner passed (a `k-` key change); the worker
+   * verifies it before the key goes on the hub.
+   */
+  approval: z.object({ id: KeyChangeId, gate: Gate }).optional(),
   oldPublicKey: PublicKey,
   newPublicKey: PublicKey,
   /** True when the bot generated the new key pair and must deliver the private key. */

@@ -71,6 +71,7 @@ export async function expirePeer(ctx: WorkerContext, job: ExpireJob, jobId?: str
       publicKey: record.publicKey,
       peer: record.peer,
       by: 'expiry',
+      byRoles: [],
       cause: 'expiry',
       requestId: record.requestId,
     },

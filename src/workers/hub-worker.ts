@@ -5,6 +5,7 @@
  */
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { type TunnelgateError, toTunnelgateError } from '../core/errors.js';
+import { openJob } from '../queue/job-mac.js';
 import { HubJob, QUEUE } from '../queue/jobs.js';
 import type { WorkerContext } from './context.js';
 import { expirePeer } from './expiry.js';
@@ -85,7 +86,7 @@ function tellLeads(ctx: WorkerContext, text: string, jobId: string | undefined):
 
 /** Processes one hub job, classifying failures for BullMQ. */
 export async function processHubJob(ctx: WorkerContext, job: Job): Promise<unknown> {
-  const parsed = HubJob.safeParse(job.data);
+  const parsed = HubJob.safeParse(openJob(ctx.signer, job.queueName, job.data));
   if (!parsed.success) {
     ctx.logger.error({ jobId: job.id, issues: parsed.error.issues }, 'invalid hub job payload');
     throw new UnrecoverableError(`invalid hub job payload: ${parsed.error.message}`);

@@ -164,6 +164,7 @@ export async function runReminderCheck(ctx: WorkerContext, runId?: string): Prom
                   publicKey: record.publicKey,
                   peer: record.peer,
                   by: 'key-age-policy',
+                  byRoles: [],
                   cause: 'overdue',
                   requestId: record.requestId,
                 },

@@ -6,6 +6,7 @@
 
 import { TunnelgateError } from '../core/errors.js';
 import { markRevoked } from '../domain/approval.js';
+import { removalProblem } from '../domain/authority.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { Message } from '../domain/models/reply.js';
 import { parsePeerCheck, removeSteps } from '../hub/programs/peers.js';
@@ -23,6 +24,10 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
   const record =
     (await ctx.inventory.find(hub.name, job.publicKey)) ??
     (job.requestId === undefined ? null : await ctx.inventory.findByRequest(hub.name, job.requestId));
+  const problem = removalProblem(job, record, ctx.config, ctx.clock());
+  if (problem !== null) {
+    throw new TunnelgateError('FORBIDDEN', `refused to remove ${job.peer} from ${hub.name}: ${problem}`);
+  }
   const publicKey = record?.publicKey ?? job.publicKey;
   const results = await runScript(ctx.pool.get(hub.name), removeSteps(hub, publicKey));
   const check = parsePeerCheck(results.check?.stdout ?? '');

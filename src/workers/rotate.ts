@@ -18,6 +18,7 @@
  */
 
 import { TunnelgateError } from '../core/errors.js';
+import { rotationProblem } from '../domain/authority.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { PeerRecord } from '../domain/models/peer.js';
 import type { Message } from '../domain/models/reply.js';
@@ -52,9 +53,12 @@ export async function rotate(ctx: WorkerContext, job: RotateJob, jobId?: string)
   if (rotation === null) return 'none';
   const old = await ctx.inventory.find(rotation.hub, rotation.oldPublicKey);
   switch (rotation.state) {
-    case 'staging':
+    case 'staging': {
       if (old === null) return rollBack(ctx, store, rotation, 'the peer was removed', jobId);
+      const refused = rotationProblem(rotation, old, ctx.config, ctx.signer);
+      if (refused !== null) return rollBack(ctx, store, rotation, `refused: ${refused}`, jobId);
       return stage(ctx, store, rotation, old, job.round, jobId);
+    }
     case 'staged': {
       if (old === null) return rollBack(ctx, store, rotation, 'the peer was removed', jobId);
       if (Date.parse(rotation.deadline ?? '') <= ctx.clock().getTime()) {

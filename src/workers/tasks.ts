@@ -11,6 +11,7 @@ import { hubConfig } from '../domain/hubs.js';
 import type { PeerView } from '../domain/models/reply.js';
 import { dumpStep } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
+import { openJob } from '../queue/job-mac.js';
 import { QUEUE, TaskJob } from '../queue/jobs.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
@@ -102,7 +103,7 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
   return new Worker(
     QUEUE.tasks,
     async (job: Job) => {
-      const parsed = TaskJob.safeParse(job.data);
+      const parsed = TaskJob.safeParse(openJob(ctx.signer, QUEUE.tasks, job.data));
       if (!parsed.success) throw new UnrecoverableError(`invalid task payload: ${parsed.error.message}`);
       const task = parsed.data;
       switch (task.kind) {

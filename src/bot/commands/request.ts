@@ -4,14 +4,14 @@
  * key is sealed by the key vault and only ever leaves it inside the config sent to the requester.
  */
 import { TunnelgateError } from '../../core/errors.js';
-import { PeerName } from '../../core/ids.js';
+import { newId, PeerName } from '../../core/ids.js';
 import { requestGate, requiredApprovals } from '../../domain/approval.js';
 import { hubAddress, hubConfig, pickHub, splitRoutes } from '../../domain/hubs.js';
 import type { Actor, Command } from '../../domain/models/command.js';
 import type { ChangePreview, Message } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
 import { generateKeyPair } from '../../wg/keys.js';
-import { type BotContext, newRequestId, toActor, toRecipient } from '../context.js';
+import { type BotContext, toActor, toRecipient } from '../context.js';
 
 type RequestCommand = Extract<Command, { verb: 'request' }>;
 
@@ -57,7 +57,7 @@ export async function handleRequest(
   }
   await refuseNameTakenByOthers(ctx, actor, peer);
   const now = ctx.clock();
-  const id = newRequestId();
+  const id = newId('r');
   const keys = command.pubkey === undefined ? generateKeyPair() : null;
   const draft: Omit<AccessRequest, 'gate'> = {
     id: id as AccessRequest['id'],

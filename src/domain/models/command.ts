@@ -3,7 +3,7 @@
  * {@link Command}; the grammar in `bot/grammar.ts` parses `/vpn …` text into one.
  */
 import { z } from 'zod';
-import { DeviceName, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
+import { DecisionId, DeviceName, HubName, PeerName, UserId } from '../../core/ids.js';
 import { PublicKey } from '../../wg/keys.js';
 import { FindingId } from './diagnosis.js';
 
@@ -29,8 +29,9 @@ export const Command = z.discriminatedUnion('verb', [
     forMs: z.number().int().positive().optional(),
     reason: Reason.optional(),
   }),
-  z.object({ verb: z.literal('approve'), requestId: RequestId }),
-  z.object({ verb: z.literal('deny'), requestId: RequestId, reason: Reason.optional() }),
+  /** `requestId` is any {@link DecisionId}: a request, an extension or a key change. */
+  z.object({ verb: z.literal('approve'), requestId: DecisionId }),
+  z.object({ verb: z.literal('deny'), requestId: DecisionId, reason: Reason.optional() }),
   z.object({ verb: z.literal('revoke'), peer: PeerName }),
   z.object({ verb: z.literal('offboard'), user: UserId }),
   z.object({ verb: z.literal('list'), scope: ListScope.default('mine') }),

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { SerializedError } from '../../core/errors.js';
-import { HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
+import { ExtensionId, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
 import { AuditReport, DiagnoseReport, Finding, FindingId } from './diagnosis.js';
 import { AccessRequest, RequestState, TunnelMode } from './request.js';
 
@@ -222,7 +222,7 @@ export const Reply = z.discriminatedUnion('kind', [
   /** A request to extend time-bound access; `review` marks the copy that asks leads to decide. */
   z.object({
     kind: z.literal('extension.pending'),
-    id: RequestId,
+    id: ExtensionId,
     peer: PeerName,
     hub: HubName,
     owner: UserId,
@@ -234,7 +234,7 @@ export const Reply = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('extension.decided'),
-    id: RequestId,
+    id: ExtensionId,
     peer: PeerName,
     by: UserId,
     approved: z.boolean(),

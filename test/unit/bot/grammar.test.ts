@@ -164,9 +164,9 @@ describe('parseCommand: errors', () => {
 
   it('names a bad request id, peer, user, scope and count', () => {
     expect(refused('approve 7k3m9q').message).toContain(
-      '"7k3m9q" is not a valid request id: request ids look like r-7k3m9q',
+      '"7k3m9q" is not a valid id: ids to approve or deny look like r-7k3m9q (requests), x-… (extensions) or k-… (key changes)',
     );
-    expect(refused('deny R-7K3M9Q').message).toContain('"R-7K3M9Q" is not a valid request id');
+    expect(refused('deny R-7K3M9Q').message).toContain('"R-7K3M9Q" is not a valid id');
     expect(refused('revoke Alice_Laptop!').message).toContain('"Alice_Laptop!" is not a valid peer name');
     expect(refused('offboard @alice').message).toContain('"@alice" is not a valid user id');
     expect(refused('list everyone').message).toBe('"everyone" is not a list scope: use mine, pending or all');

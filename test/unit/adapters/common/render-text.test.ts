@@ -260,7 +260,7 @@ const samples: { [K in ReplyKind]: unknown } = {
   },
   'extension.pending': {
     kind: 'extension.pending',
-    id: 'r-x2x2x2',
+    id: 'x-x2x2x2',
     peer: 'alice-laptop',
     hub: 'hub1',
     owner: 'alice',
@@ -271,7 +271,7 @@ const samples: { [K in ReplyKind]: unknown } = {
   },
   'extension.decided': {
     kind: 'extension.decided',
-    id: 'r-x2x2x2',
+    id: 'x-x2x2x2',
     peer: 'alice-laptop',
     by: 'bob',
     approved: true,

@@ -1,0 +1,117 @@
+/**
+ * The worker's re-check of a job's authority, from the records and the config in force now (not
+ * from what the bot believed when it queued the job): a lead demoted since, a peer that changed
+ * owner, an expiry that was extended, all stop the job. Each check returns the problem in words,
+ * or null when the job may run.
+ */
+import type { PolicyConfig, RolesConfig } from '../config/schema.js';
+import { type Gate, gateState, verifyGate } from './gate.js';
+import type { Actor } from './models/command.js';
+import { type KeyChange, keyChangeSubject } from './models/key-change.js';
+import type { PeerRecord } from './models/peer.js';
+import { isLead } from './roles.js';
+import type { Signer } from './signer.js';
+
+/** Why a peer is removed, and by whom (a user id, or the system cause for scheduled removals). */
+export interface RemovalOrder {
+  cause: 'revoke' | 'offboard' | 'expiry' | 'overdue';
+  by: string;
+  /** The platform roles `by` held when asking (signed with the job). */
+  byRoles?: readonly string[];
+}
+
+/**
+ * May `order` remove `record`? A revoke needs the owner or a lead; an offboarding a lead; an
+ * expiry a peer whose access really has ended; an overdue removal the revoke policy and a key
+ * past its age plus grace. A peer already gone (`record` null) may always be cleaned up.
+ */
+export function removalProblem(
+  order: RemovalOrder,
+  record: PeerRecord | null,
+  config: { roles: RolesConfig; policy: Pick<PolicyConfig, 'overdueAction' | 'keyMaxAge' | 'overdueGrace'> },
+  now: Date,
+): string | null {
+  if (record === null) return null;
+  const actor: Actor = { id: order.by as Actor['id'], platformRoles: [...(order.byRoles ?? [])] };
+  switch (order.cause) {
+    case 'revoke':
+      return order.by === record.owner || isLead(actor, config.roles)
+        ? null
+        : `${order.by} is neither the owner of ${record.peer} nor a lead`;
+    case 'offboard':
+      return isLead(actor, config.roles) ? null : `${order.by} is not a lead`;
+    case 'expiry':
+      return record.expiresAt !== null && Date.parse(record.expiresAt) <= now.getTime()
+        ? null
+        : `${record.peer} has not expired (${record.expiresAt ?? 'permanent access'})`;
+    case 'overdue': {
+      const due = Date.parse(record.createdAt) + config.policy.keyMaxAge + config.policy.overdueGrace;
+      if (config.policy.overdueAction !== 'revoke') return 'policy.overdueAction is not revoke';
+      return due <= now.getTime() ? null : `the key of ${record.peer} is not overdue yet`;
+    }
+    default: {
+      const unreachable: never = order.cause;
+      return unreachable;
+    }
+  }
+}
+
+/** May `actor` act on `record` as its owner would (rotate, extend)? The owner or a lead. */
+export function ownerOrLeadProblem(
+  by: string,
+  byRoles: readonly string[],
+  record: PeerRecord,
+  roles: RolesConfig,
+): string | null {
+  const actor: Actor = { id: by as Actor['id'], platformRoles: [...byRoles] };
+  return by === record.owner || isLead(actor, roles)
+    ? null
+    : `${by} is neither the owner of ${record.peer} nor a lead`;
+}
+
+/** The facts of a rotation that its authority depends on (see store/rotations.ts). */
+export interface RotationOrder {
+  hub: string;
+  peer: string;
+  owner: string;
+  by: string;
+  byRoles: readonly string[];
+  oldPublicKey: string;
+  newPublicKey: string;
+  generatedKey: boolean;
+  approval?: { id: string; gate: Gate } | undefined;
+}
+
+/**
+ * May this rotation put its new key on the hub? The asker must be the owner or a lead now; a key
+ * the bot did not generate and the owner did not bring needs a key change that passed the gate
+ * for exactly this peer, these keys and this asker, with the mode's number of leads.
+ */
+export function rotationProblem(
+  order: RotationOrder,
+  record: PeerRecord,
+  config: { roles: RolesConfig; policy: Pick<PolicyConfig, 'approvals'> },
+  signer: Signer,
+): string | null {
+  const who = ownerOrLeadProblem(order.by, order.byRoles, record, config.roles);
+  if (who !== null) return who;
+  if (order.generatedKey || order.by === record.owner) return null;
+  if (order.approval === undefined) return `a key supplied by ${order.by} was not approved by the leads`;
+  const { id, gate } = order.approval;
+  if (!gate.excluded.includes(order.by as Gate['excluded'][number]))
+    return `key change ${id} does not exclude its asker`;
+  const needed = config.policy.approvals[record.mode];
+  if (gate.required < needed)
+    return `key change ${id} asks for ${gate.required} approvals where ${needed} are needed`;
+  const digest = keyChangeSubject({
+    id: id as KeyChange['id'],
+    hub: order.hub as KeyChange['hub'],
+    peer: order.peer as KeyChange['peer'],
+    owner: order.owner as KeyChange['owner'],
+    asker: order.by as KeyChange['asker'],
+    oldPublicKey: order.oldPublicKey as KeyChange['oldPublicKey'],
+    newPublicKey: order.newPublicKey as KeyChange['newPublicKey'],
+  });
+  if (gateState(gate, new Date(0)) !== 'approved') return `key change ${id} is not approved`;
+  return verifyGate(gate, { id, what: 'key change', digest }, config.roles, signer);
+}
