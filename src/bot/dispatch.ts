@@ -2,7 +2,8 @@
  * The bot's front door: text or a parsed command in, messages out. Every adapter calls this; it
  * never throws — failures become one error reply to the actor, via the one translator.
  */
-import { toTunnelgateError } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
+import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { errorReply } from '../domain/error-reply.js';
 import type { Actor, Command } from '../domain/models/command.js';
 import type { Message } from '../domain/models/reply.js';
@@ -96,11 +97,46 @@ function targetOf(command: Command): string | undefined {
 }
 
 /**
+ * Refuses (INPUT_INVALID, before anything is stored) a duration above `policy.maxDuration`, from
+ * whichever entry point the command came.
+ */
+function refuseTooLong(command: Command, maxMs: number): void {
+  if (!('forMs' in command) || command.forMs === undefined || command.forMs <= maxMs) return;
+  throw new TunnelgateError(
+    'INPUT_INVALID',
+    `${formatDuration(command.forMs)} is longer than the longest allowed, ${formatDuration(maxMs)} (policy.maxDuration)`,
+    { hint: 'ask for less; extend later with /vpn extend if access is still needed' },
+  );
+}
+
+/**
+ * The per-user rate limit, in Redis so every bot process counts the same window. Throws CONFLICT
+ * past `policy.commandsPerMinute`.
+ */
+async function countCommand(ctx: BotContext, actor: Actor): Promise<void> {
+  const window = Math.floor(ctx.clock().getTime() / 60_000);
+  const key = ctx.keys.rate(actor.id, window);
+  const [[, count] = [null, 0]] = (await ctx.redis.multi().incr(key).expire(key, 120).exec()) ?? [];
+  const limit = ctx.config.policy.commandsPerMinute;
+  if (Number(count) > limit) {
+    throw new TunnelgateError(
+      'CONFLICT',
+      `too many commands: at most ${limit} a minute (policy.commandsPerMinute)`,
+      {
+        hint: 'wait a minute, then try again',
+      },
+    );
+  }
+}
+
+/**
  * Runs a parsed command as `actor`. A refusal (not allowed, wrong state) is audited here, once,
  * for every verb.
  */
 export async function runCommand(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
   try {
+    refuseTooLong(command, ctx.config.policy.maxDuration);
+    if (command.verb !== 'help') await countCommand(ctx, actor);
     return await route(ctx, actor, command);
   } catch (thrown) {
     const error = toTunnelgateError(thrown);

@@ -447,11 +447,15 @@ function expectValid(schema: z.ZodType, text: string, what: string): void {
   }
 }
 
+const MAX_DURATION_MS = 3_650 * 86_400_000;
+
 function checkDuration(text: string): number {
   const ms = parseDuration(text);
   if (ms === null || !Number.isSafeInteger(ms)) {
     fail(`${show(text)} is not a valid duration: use e.g. 30m, 8h, 7d or 1d12h`);
   }
+  // Far beyond any policy.maxDuration, and still a valid date when added to now.
+  if (ms > MAX_DURATION_MS) fail(`${show(text)} is too long: durations go up to 10 years (3650d)`);
   return ms;
 }
 

@@ -88,6 +88,12 @@ export const PolicyConfig = z.object({
     .default({ split: 1, full: 2 }),
   /** Pending requests expire after this (default 72h). */
   requestTtl: Duration.default(72 * 3_600_000),
+  /** The longest `--for` of a request and the longest extension (default 365d). */
+  maxDuration: Duration.default(365 * 86_400_000),
+  /** Open requests (pending, approved, provisioning) one user may have at once (default 5). */
+  maxOpenRequests: z.number().int().min(1).default(5),
+  /** Commands one user may run per minute, counted across every bot process (default 30). */
+  commandsPerMinute: z.number().int().min(1).default(30),
   /** Keys older than this are overdue for rotation (default 90d). */
   keyMaxAge: Duration.default(90 * 86_400_000),
   /** Owners are reminded this long before keyMaxAge (default 14d). */

@@ -12,6 +12,12 @@ import type { PeerRecord } from './models/peer.js';
 import { isLead } from './roles.js';
 import type { Signer } from './signer.js';
 
+/**
+ * The system actor that offboards a member who left the Discord server, allowed to offboard only
+ * while `policy.offboardOnLeave` says the operators decided so in advance.
+ */
+export const LEAVE_ACTOR_ID = 'discord-leave';
+
 /** Why a peer is removed, and by whom (a user id, or the system cause for scheduled removals). */
 export interface RemovalOrder {
   cause: 'revoke' | 'offboard' | 'expiry' | 'overdue';
@@ -28,7 +34,10 @@ export interface RemovalOrder {
 export function removalProblem(
   order: RemovalOrder,
   record: PeerRecord | null,
-  config: { roles: RolesConfig; policy: Pick<PolicyConfig, 'overdueAction' | 'keyMaxAge' | 'overdueGrace'> },
+  config: {
+    roles: RolesConfig;
+    policy: Pick<PolicyConfig, 'overdueAction' | 'keyMaxAge' | 'overdueGrace' | 'offboardOnLeave'>;
+  },
   now: Date,
 ): string | null {
   if (record === null) return null;
@@ -39,6 +48,7 @@ export function removalProblem(
         ? null
         : `${order.by} is neither the owner of ${record.peer} nor a lead`;
     case 'offboard':
+      if (order.by === LEAVE_ACTOR_ID && config.policy.offboardOnLeave) return null;
       return isLead(actor, config.roles) ? null : `${order.by} is not a lead`;
     case 'expiry':
       return record.expiresAt !== null && Date.parse(record.expiresAt) <= now.getTime()

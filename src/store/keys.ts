@@ -28,6 +28,10 @@ export interface RedisKeys {
   extension(id: string): string;
   /** A key change waiting for leads (`k-…`). */
   keyChange(id: string): string;
+  /** Held while one user's request is being recorded (cap and name checks are one step). */
+  requestLock(user: string): string;
+  /** One user's command count in the current rate-limit window. */
+  rate(user: string, window: number): string;
 }
 
 /** Builds the key names for a prefix. */
@@ -46,5 +50,7 @@ export function redisKeys(prefix: string): RedisKeys {
     once: (id) => `${prefix}:once:${id}`,
     extension: (id) => `${prefix}:ext:${id}`,
     keyChange: (id) => `${prefix}:keychange:${id}`,
+    requestLock: (user) => `${prefix}:lock:request:${user}`,
+    rate: (user, window) => `${prefix}:rate:${user}:${window}`,
   };
 }

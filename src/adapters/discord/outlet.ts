@@ -4,18 +4,20 @@
  * owner. To leads: the approvals channel, or a DM to each lead (user ids, and the cached members
  * of lead roles). Review messages are remembered per request and edited as the request moves.
  */
+
 import { type Client, MessageFlags, Routes } from 'discord.js';
 import type { BotContext } from '../../bot/context.js';
 import type { Outlet } from '../../bot/outlet.js';
 import type { DiscordConfig, RolesConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/logger.js';
+import { LEAVE_ACTOR_ID } from '../../domain/authority.js';
 import type { Message, Reply } from '../../domain/models/reply.js';
 import { FollowUps } from './follow-ups.js';
 import { type DiscordPayload, renderDiscord, renderReview } from './render.js';
 import { ReviewStore } from './review-store.js';
 
 /** The actor of the automatic offboarding hook; its messages go to the leads. */
-export const LEAVE_ACTOR_ID = 'discord-leave';
+export { LEAVE_ACTOR_ID };
 
 export class DiscordOutlet implements Outlet {
   readonly followUps = new FollowUps();

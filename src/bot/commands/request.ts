@@ -16,6 +16,10 @@ import { type BotContext, toActor, toRecipient } from '../context.js';
 type RequestCommand = Extract<Command, { verb: 'request' }>;
 
 const ACTIVE = ['pending', 'approved', 'provisioning', 'provisioned', 'failed'] as const;
+/** Requests that still wait for someone: they count against policy.maxOpenRequests. */
+const OPEN: ReadonlySet<string> = new Set(['pending', 'approved', 'provisioning']);
+/** The per-user request lock's lifetime (s): far longer than recording a request takes. */
+const LOCK_SEC = 30;
 
 /** What approving `request` will change on its hub, with the address it would get now. */
 export async function previewOf(ctx: BotContext, request: AccessRequest): Promise<ChangePreview> {
@@ -40,11 +44,34 @@ export async function handleRequest(
   actor: Actor,
   command: RequestCommand,
 ): Promise<Message[]> {
+  // One request of a user is recorded at a time, so the cap and the name checks cannot be raced.
+  const lock = ctx.keys.requestLock(actor.id);
+  if ((await ctx.redis.set(lock, '1', 'EX', LOCK_SEC, 'NX')) !== 'OK') {
+    throw new TunnelgateError('CONFLICT', 'another request of yours is being recorded right now', {
+      hint: 'wait a moment and look at /vpn list before asking again',
+    });
+  }
+  try {
+    return await createRequest(ctx, actor, command);
+  } finally {
+    await ctx.redis.del(lock);
+  }
+}
+
+async function createRequest(ctx: BotContext, actor: Actor, command: RequestCommand): Promise<Message[]> {
   const hub = pickHub(ctx.config, command.hub);
-  // The peer NAME may come from a (safe) display name; the request still belongs to actor.id.
-  const peer = PeerName.parse(`${actor.name ?? actor.id}-${command.device}`.toLowerCase());
+  // Named after the stable user id, never a display name anyone can choose (or copy).
+  const peer = PeerName.parse(`${actor.id}-${command.device}`.toLowerCase());
   const mode = command.full ? 'full' : 'split';
   const mine = await ctx.requests.list({ requester: actor.id, states: ACTIVE });
+  const open = mine.filter((r) => OPEN.has(r.state)).length;
+  if (open >= ctx.config.policy.maxOpenRequests) {
+    throw new TunnelgateError(
+      'CONFLICT',
+      `you have ${open} open requests; at most ${ctx.config.policy.maxOpenRequests} may wait at once (policy.maxOpenRequests)`,
+      { hint: 'wait for the leads to decide them, or see /vpn list' },
+    );
+  }
   const clash = mine.find((r) => r.peer === peer && r.hub === hub);
   if (clash !== undefined) {
     throw new TunnelgateError(
