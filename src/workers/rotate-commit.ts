@@ -11,6 +11,7 @@ import { parsePeerCheck } from '../hub/programs/peers.js';
 import { commitSteps, committedSection } from '../hub/programs/rotation.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import { type RotationRecord, type RotationStore, rotationSealId } from '../store/rotations.js';
+import { KEEPALIVE_SECONDS } from '../wg/client-config.js';
 import type { WorkerContext } from './context.js';
 import { hubState, rotationMessages, rotationReply } from './rotation-messages.js';
 
@@ -88,7 +89,13 @@ export async function commit(
     'rotation committed on the hub: the old key is off the interface and out of the config file',
   );
   // The inventory record and the address claims move to the new key in one transaction.
-  const record: PeerRecord = { ...current, publicKey: rotation.newPublicKey, createdAt };
+  // The owner got a new config (the bot's template with --pubkey): its keepalive is the bot's.
+  const record: PeerRecord = {
+    ...current,
+    publicKey: rotation.newPublicKey,
+    createdAt,
+    clientKeepalive: KEEPALIVE_SECONDS,
+  };
   await ctx.inventory.replaceKey(hub.name, rotation.oldPublicKey, record);
   await ctx.requests.update(rotation.requestId, (request) =>
     request.publicKey === rotation.newPublicKey
