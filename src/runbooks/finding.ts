@@ -27,6 +27,11 @@ export const MISTAKES = {
       'wrong keys: packets arrive but the handshake fails (wrong hub public key in the client config, or the hub holds another key for the client)',
     fix: "re-deliver the client config with this hub's public key, or revoke and re-request the peer",
   },
+  staleNoKeepalive: {
+    cause:
+      'the client handshook and then went quiet behind a NAT or stateful firewall that forgot its UDP mapping: no keepalive is set (common mistake 6: works from home Wi-Fi but not from mobile)',
+    fix: "set PersistentKeepalive = 25 in the [Peer] section of the client's config, on the client (not on the hub: for road-warrior clients the client is the side behind NAT)",
+  },
   noPing: {
     cause:
       "server firewall drops traffic on wg0 (input doesn't allow it), or the client's Address/AllowedIPs is wrong (common mistake 2)",

@@ -4,5 +4,11 @@ import type { KnownPeer } from './playbook.js';
 
 /** The fields the runbooks need from each record. */
 export function knownPeers(records: readonly PeerRecord[]): KnownPeer[] {
-  return records.map((r) => ({ peer: r.peer, publicKey: r.publicKey, address: r.address, mode: r.mode }));
+  return records.map((r) => ({
+    peer: r.peer,
+    publicKey: r.publicKey,
+    address: r.address,
+    mode: r.mode,
+    ...(r.clientKeepalive === undefined ? {} : { clientKeepalive: r.clientKeepalive }),
+  }));
 }

@@ -23,6 +23,8 @@ export interface KnownPeer {
   /** With prefix, e.g. `10.66.1.2/32`. */
   address: string;
   mode: TunnelMode;
+  /** PersistentKeepalive of the client config the bot delivered (0: none); unset: unknown. */
+  clientKeepalive?: number;
 }
 
 /** What to diagnose: the whole hub, or one peer on it. */
@@ -192,6 +194,48 @@ function noHandshakeCause(facts: HubFacts): { cause: string; fix: string; eviden
   };
 }
 
+/**
+ * A peer that did handshake, and then went stale: the endpoint and keys were right, so not
+ * mistake 1. When the client's keepalive is unset or unknown, the guide's mistake 6 (a NAT forgot
+ * the mapping); otherwise the client went away (off, asleep, offline).
+ */
+function staleCause(
+  facts: HubFacts,
+  peer: KnownPeer,
+  live: DumpPeer,
+  age: number,
+): { cause: string; fix: string; evidence: string[] } {
+  const at = new Date((facts.nowSec - age) * 1000).toISOString();
+  const evidence = [
+    `last handshake ${age}s ago (${at}) from ${live.endpoint ?? 'an endpoint the hub no longer knows'}, ${live.transferRx} bytes received and ${live.transferTx} sent: the endpoint and keys worked`,
+  ];
+  const ping = facts.pings.get(peer.publicKey);
+  if (ping !== undefined) {
+    evidence.push(
+      ping.ok
+        ? `ping from the hub to ${hostOf(peer.address)} answered: ${ping.line}`
+        : `ping from the hub to ${hostOf(peer.address)} got no answer, the way back to the client is closed: ${ping.line}`,
+    );
+  }
+  const keepalive =
+    peer.clientKeepalive === undefined
+      ? 'the keepalive of the client config is unknown (this peer predates the record, or was rebuilt from the hub)'
+      : peer.clientKeepalive === 0
+        ? 'the client config the bot delivered sets no keepalive'
+        : null;
+  if (keepalive !== null) {
+    return { ...MISTAKES.staleNoKeepalive, evidence: [...evidence, keepalive] };
+  }
+  return {
+    cause: `the client handshook and then stopped: it is off, asleep or offline (its config as delivered sends a keepalive every ${peer.clientKeepalive}s, so a NAT timeout, common mistake 6, applies only if that line was removed on the device)`,
+    fix: `bring the client online and send traffic; if it fails only on mobile networks, check that its config still has PersistentKeepalive = ${peer.clientKeepalive}`,
+    evidence: [
+      ...evidence,
+      `the client config the bot delivered sets PersistentKeepalive = ${peer.clientKeepalive}`,
+    ],
+  };
+}
+
 function handshake(facts: HubFacts, target: PlaybookTarget): Partial {
   const { hub } = facts;
   const dump = facts.dump;
@@ -222,7 +266,7 @@ function handshake(facts: HubFacts, target: PlaybookTarget): Partial {
         findings: [],
       };
     }
-    const why = noHandshakeCause(facts);
+    const why = age === null ? noHandshakeCause(facts) : staleCause(facts, peer, live, age);
     const f = finding(hub.name, {
       check: age === null ? 'no-handshake' : 'handshake-stale',
       subject: peer.publicKey,

@@ -7,8 +7,11 @@ import { TunnelgateError } from '../core/errors.js';
 import { Cidr, tryParseAddress, tryParseCidr } from './cidr.js';
 import { PrivateKey, PublicKey } from './keys.js';
 
-/** Every client keeps NAT mappings open with this interval, per the WireGuard quick start. */
-const KEEPALIVE_SECONDS = 25;
+/**
+ * Every client keeps NAT mappings open with this interval, per the WireGuard quick start: the
+ * PersistentKeepalive of every client config the bot delivers (recorded with the peer).
+ */
+export const KEEPALIVE_SECONDS = 25;
 const FULL_TUNNEL = ['0.0.0.0/0', '::/0'];
 const ENDPOINT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(?<port>\d{1,5})$/;
 

@@ -14,6 +14,7 @@ import type { AccessRequest } from '../domain/models/request.js';
 import { parsePeerCheck, provisionSteps } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import { expireJobId } from '../queue/job-ids.js';
+import { KEEPALIVE_SECONDS } from '../wg/client-config.js';
 import { renderPeerSection } from '../wg/conf.js';
 import type { WorkerContext } from './context.js';
 import { firstLinkDelay } from './expiry.js';
@@ -94,6 +95,7 @@ export async function provision(
     requestId: request.id,
     createdAt: now.toISOString(),
     expiresAt: expiresAt ?? null,
+    clientKeepalive: KEEPALIVE_SECONDS,
   });
   const done = await ctx.requests.update(requestId, (current) =>
     markProvisioned(current, { at: now, ...(expiresAt === undefined ? {} : { expiresAt }) }),

@@ -6,27 +6,31 @@
  *                                 config file (`rotatedFrom` in its meta); the owner gets the new
  *                                 config privately; the old key keeps carrying the traffic.
  *   staged   --watch-->  moved    a watch round polls the new key's handshake on the hub itself
- *                                 and, the moment it comes, moves the address from the old key to
- *                                 the new one in ONE `wg set` (same exec, no SSH round trip).
- *   moved    --commit--> (done)   prune the old key, write the new key's final section, move the
- *                                 inventory record and address claim, update request and audit.
- *   staged   --deadline or old key gone--> (rolled back): the staged key is removed, the old kept.
+ *                                 and, the moment it comes, in the same hub program: writes the
+ *                                 committed config file (old key's section gone, new key's final
+ *                                 section) and then, in ONE `wg set`, removes the old key and moves
+ *                                 the address to the new one. File first, so a hub restart after
+ *                                 the handshake never brings the old key back.
+ *   moved    --commit--> (done)   brings the file and the interface to the committed state again
+ *                                 (idempotent, so a resume after a crash or a hub restart repairs
+ *                                 both before anything else), verifies, then moves the inventory
+ *                                 record and address claim, updates request and audit.
+ *   staged   --deadline (after a last look) or old key gone--> (rolled back): the staged key is
+ *                                 removed, the old kept.
  *
  * State lives in Redis (bot/store/rotations.ts) and every step is idempotent, so a crash at any
  * point resumes from the recorded state. Watch rounds are short hub jobs that re-queue themselves
  * behind other work, so a long rotation window never blocks the hub queue for more than a round.
  */
 
-import { TunnelgateError } from '../core/errors.js';
+import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { rotationProblem } from '../domain/authority.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { PeerRecord } from '../domain/models/peer.js';
-import type { Message } from '../domain/models/reply.js';
 import { parsePeerCheck } from '../hub/programs/peers.js';
 import {
-  commitSteps,
-  committedSection,
   rollbackSteps,
+  rotationCheckSteps,
   stagedSection,
   stageSteps,
   watchSteps,
@@ -35,6 +39,8 @@ import { runScript } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
 import { type RotationRecord, RotationStore, rotationSealId } from '../store/rotations.js';
 import type { WorkerContext } from './context.js';
+import { allowedIpsOf, commit, finalSection, metaOf, type RotateOutcome } from './rotate-commit.js';
+import { hubState, rotationFailedMessages, rotationMessages, rotationReply } from './rotation-messages.js';
 
 type RotateJob = Extract<HubJob, { kind: 'rotate' }>;
 
@@ -43,8 +49,7 @@ export const WATCH_ROUND_MS = 10_000;
 /** How often a watch round reads the new key's handshake on the hub (seconds). */
 export const WATCH_POLL_SEC = 0.05;
 
-/** What one rotate job did. */
-export type RotateOutcome = 'none' | 'staged' | 'watching' | 'done' | 'rolled-back';
+export type { RotateOutcome } from './rotate-commit.js';
 
 /** Runs the rotation of `job.peer` one step further. Throws TunnelgateError on hub failures. */
 export async function rotate(ctx: WorkerContext, job: RotateJob, jobId?: string): Promise<RotateOutcome> {
@@ -59,13 +64,9 @@ export async function rotate(ctx: WorkerContext, job: RotateJob, jobId?: string)
       if (refused !== null) return rollBack(ctx, store, rotation, `refused: ${refused}`, jobId);
       return stage(ctx, store, rotation, old, job.round, jobId);
     }
-    case 'staged': {
+    case 'staged':
       if (old === null) return rollBack(ctx, store, rotation, 'the peer was removed', jobId);
-      if (Date.parse(rotation.deadline ?? '') <= ctx.clock().getTime()) {
-        return rollBack(ctx, store, rotation, 'the new key did not connect in time', jobId);
-      }
       return watch(ctx, store, rotation, old, job.round, jobId);
-    }
     case 'moved': {
       const current = old ?? (await ctx.inventory.find(rotation.hub, rotation.newPublicKey));
       // Revoked after the move: the peer must go, so the new key goes too.
@@ -77,23 +78,6 @@ export async function rotate(ctx: WorkerContext, job: RotateJob, jobId?: string)
       throw new Error(`unknown rotation state ${JSON.stringify(unreachable)}`);
     }
   }
-}
-
-function allowedIpsOf(rotation: RotationRecord): string[] {
-  return rotation.address6 === undefined ? [rotation.address] : [rotation.address, rotation.address6];
-}
-
-function metaOf(rotation: RotationRecord, record: PeerRecord, created: string) {
-  return {
-    peer: rotation.peer,
-    owner: rotation.owner,
-    device: record.device,
-    request: rotation.requestId,
-    created,
-    expires: record.expiresAt,
-    mode: rotation.mode,
-    rotatedFrom: rotation.oldPublicKey,
-  };
 }
 
 /** Watch rounds run back to back this many times (~15 min): when owners usually switch configs. */
@@ -111,38 +95,6 @@ function nextRound(ctx: WorkerContext, rotation: RotationRecord, round: number):
       ...(round > EAGER_ROUNDS ? { delayMs: LAZY_ROUND_DELAY_MS } : {}),
     },
   );
-}
-
-/** The rotation's messages: to the owner, and to whoever asked when that was someone else. */
-function rotationMessages(
-  rotation: RotationRecord,
-  reply: Message['reply'],
-  jobId: string | undefined,
-): Message[] {
-  const messages: Message[] = [{ to: { type: 'user', id: rotation.owner }, private: true, reply }];
-  if (rotation.by !== rotation.owner)
-    messages.push({ to: { type: 'user', id: rotation.by }, private: true, reply });
-  Object.assign(messages.at(-1) ?? {}, { jobId, final: true });
-  return messages;
-}
-
-function rotationReply(rotation: RotationRecord, phase: 'staged' | 'done' | 'rolled-back', detail?: string) {
-  return {
-    kind: 'peer.rotation' as const,
-    phase,
-    requestId: rotation.requestId,
-    peer: rotation.peer,
-    hub: rotation.hub,
-    owner: rotation.owner,
-    address: rotation.address,
-    ...(rotation.address6 === undefined ? {} : { address6: rotation.address6 }),
-    mode: rotation.mode,
-    newPublicKey: rotation.newPublicKey,
-    ownKey: !rotation.generatedKey,
-    ...(rotation.hubPublicKey === undefined ? {} : { hubPublicKey: rotation.hubPublicKey }),
-    ...(rotation.deadline === undefined ? {} : { deadline: rotation.deadline }),
-    ...(detail === undefined ? {} : { detail }),
-  };
 }
 
 async function stage(
@@ -199,10 +151,16 @@ async function watch(
 ): Promise<RotateOutcome> {
   const hub = hubConfig(ctx.config, rotation.hub);
   const left = Date.parse(rotation.deadline ?? '') - ctx.clock().getTime();
-  const sliceMs = Math.min(WATCH_ROUND_MS, hub.ssh.commandTimeoutMs / 2, left);
+  // Past the deadline, one last short look: a key that handshook just before it still moves,
+  // and a crashed worker's move on the hub is recognised instead of being rolled back.
+  const expired = !(left > 0);
+  const sliceMs = expired ? 1_000 : Math.min(WATCH_ROUND_MS, hub.ssh.commandTimeoutMs / 2, left);
   const results = await runScript(
     ctx.pool.get(hub.name),
-    watchSteps(hub, rotation, allowedIpsOf(rotation), sliceMs / 1000, WATCH_POLL_SEC),
+    watchSteps(hub, rotation, allowedIpsOf(rotation), finalSection(rotation, old), {
+      sliceSec: sliceMs / 1000,
+      pollSec: WATCH_POLL_SEC,
+    }),
   );
   const outcome = (results.watch?.stdout ?? '').trim();
   switch (outcome) {
@@ -219,6 +177,7 @@ async function watch(
       await nextRound(ctx, rotation, round + 1);
       return 'watching';
     case 'waiting':
+      if (expired) return rollBack(ctx, store, rotation, 'the new key did not connect in time', jobId);
       await nextRound(ctx, rotation, round + 1);
       return 'watching';
     default:
@@ -226,73 +185,6 @@ async function watch(
         hub: hub.name,
       });
   }
-}
-
-async function commit(
-  ctx: WorkerContext,
-  store: RotationStore,
-  rotation: RotationRecord,
-  current: PeerRecord,
-  jobId: string | undefined,
-): Promise<RotateOutcome> {
-  const hub = hubConfig(ctx.config, rotation.hub);
-  const now = ctx.clock();
-  const createdAt = current.publicKey === rotation.newPublicKey ? current.createdAt : now.toISOString();
-  const allowedIps = allowedIpsOf(rotation);
-  const section = committedSection(rotation.newPublicKey, allowedIps, metaOf(rotation, current, createdAt));
-  const results = await runScript(ctx.pool.get(hub.name), commitSteps(hub, rotation, section));
-  const fresh = parsePeerCheck(results['check-new']?.stdout ?? '');
-  const stale = parsePeerCheck(results['check-old']?.stdout ?? '');
-  const live = fresh.liveAllowedIps ?? [];
-  if (
-    !allowedIps.every((ip) => live.includes(ip)) ||
-    !fresh.inFile ||
-    stale.liveAllowedIps !== null ||
-    stale.inFile
-  ) {
-    throw new TunnelgateError(
-      'VERIFY_FAILED',
-      `the rotation of ${rotation.peer} did not take on hub ${hub.name} (new key live: ${live.join(',') || 'no'}, old key live: ${stale.liveAllowedIps === null ? 'no' : 'yes'})`,
-      { hub: hub.name },
-    );
-  }
-  // The inventory record and the address claims move to the new key in one transaction.
-  const record: PeerRecord = { ...current, publicKey: rotation.newPublicKey, createdAt };
-  await ctx.inventory.replaceKey(hub.name, rotation.oldPublicKey, record);
-  await ctx.requests.update(rotation.requestId, (request) =>
-    request.publicKey === rotation.newPublicKey
-      ? { ok: true, request }
-      : {
-          ok: true,
-          request: {
-            ...request,
-            publicKey: rotation.newPublicKey,
-            generatedKey: rotation.generatedKey,
-            history: [
-              ...request.history,
-              {
-                at: now.toISOString(),
-                by: rotation.by,
-                event: 'rotated',
-                detail: `new key ${rotation.newPublicKey}`,
-              },
-            ],
-          },
-        },
-  );
-  await ctx.audit.append({
-    at: now.toISOString(),
-    actor: rotation.by,
-    action: 'rotate',
-    hub: hub.name,
-    target: rotation.peer,
-    result: 'ok',
-    detail: `${rotation.oldPublicKey} -> ${rotation.newPublicKey}`,
-  });
-  await ctx.redis.del(ctx.keys.sealedKey(rotationSealId(hub.name, rotation.peer)));
-  await ctx.notify(rotationMessages(rotation, rotationReply(rotation, 'done'), jobId), jobId);
-  await store.finish(hub.name, rotation.peer, rotation.newPublicKey);
-  return 'done';
 }
 
 async function rollBack(
@@ -329,7 +221,11 @@ async function rollBack(
   return 'rolled-back';
 }
 
-/** Tells the owner (and the asker) that a rotation step failed for good; the state stays for a resume. */
+/**
+ * Tells the owner (and the asker) that a rotation step failed for good; the state stays for a
+ * resume. A rotation that failed after the move (its commit could not finish) is also reported to
+ * the leads, with what the hub holds: the file may still name the old key until it is resumed.
+ */
 export async function rotateFailed(
   ctx: WorkerContext,
   job: RotateJob,
@@ -347,13 +243,20 @@ export async function rotateFailed(
     detail: error.code,
   });
   if (rotation === null) return;
-  const reply = {
-    kind: 'peer.failed' as const,
-    requestId: rotation.requestId,
-    peer: rotation.peer,
-    hub: rotation.hub,
-    action: 'rotate',
-    error: { ...error.toJSON(), hint: `run /vpn rotate ${rotation.peer} again to resume it` },
-  };
-  await ctx.notify(rotationMessages(rotation, reply, jobId), jobId);
+  const onHub = rotation.state === 'moved' ? await readHubState(ctx, rotation) : undefined;
+  await ctx.notify(rotationFailedMessages(rotation, error, onHub, jobId), jobId);
+}
+
+/** What the hub holds of both keys now, in words; says so when the hub cannot be read either. */
+async function readHubState(ctx: WorkerContext, rotation: RotationRecord): Promise<string> {
+  const hub = hubConfig(ctx.config, rotation.hub);
+  try {
+    const results = await runScript(ctx.pool.get(hub.name), rotationCheckSteps(hub, rotation));
+    return hubState(
+      parsePeerCheck(results['check-new']?.stdout ?? ''),
+      parsePeerCheck(results['check-old']?.stdout ?? ''),
+    );
+  } catch (err) {
+    return `unknown, the hub could not be read either (${toTunnelgateError(err).code})`;
+  }
 }

@@ -13,6 +13,7 @@ import { dumpStep } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import { openJob } from '../queue/job-mac.js';
 import { QUEUE, TaskJob } from '../queue/jobs.js';
+import { RotationStore } from '../store/rotations.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
 import type { WorkerContext } from './context.js';
@@ -66,9 +67,29 @@ export async function readPeers(ctx: WorkerContext, job: PeersJob, jobId?: strin
   const reply =
     job.reply === 'peer.list'
       ? { kind: 'peer.list' as const, scope: job.scope, peers, pending: [] }
-      : { kind: 'peer.status' as const, peers };
+      : { kind: 'peer.status' as const, peers: await withRotations(ctx, peers) };
   await ctx.notify([{ to: { type: 'user', id: job.to }, private: true, reply, jobId, final: true }], jobId);
   return peers;
+}
+
+/** Adds each peer's key rotation in progress (one Redis read per peer: status shows a few peers). */
+async function withRotations(ctx: WorkerContext, peers: PeerView[]): Promise<PeerView[]> {
+  const store = new RotationStore(ctx.redis, ctx.config.redis.prefix);
+  return Promise.all(
+    peers.map(async (view) => {
+      const rotation = await store.find(view.hub, view.peer);
+      if (rotation === null) return view;
+      return {
+        ...view,
+        rotation: {
+          state: rotation.state,
+          newPublicKey: rotation.newPublicKey,
+          startedAt: rotation.createdAt,
+          ...(rotation.deadline === undefined ? {} : { deadline: rotation.deadline }),
+        },
+      };
+    }),
+  );
 }
 
 /** Expires a request that is still pending; a no-op for any other state. */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Message } from '../../src/domain/models/reply.js';
+import { waitFor } from '../../src/lab/host.js';
 import { RotationStore, rotationSealId } from '../../src/store/rotations.js';
 import { listPeers, parseWgConf } from '../../src/wg/conf.js';
 import { parseDump } from '../../src/wg/dump.js';
@@ -78,6 +79,14 @@ lab.describe('zero-downtime key rotation on a lab hub', () => {
     await sleep(1_000);
     await client().host.writeFile('/etc/wireguard/new.key', `${newPrivate}\n`, 0o600);
     await client().exec(['wg', 'set', 'wg0', 'private-key', '/etc/wireguard/new.key']);
+
+    // The config file is committed before the address moves live: at the cutover the retired key
+    // is already out of wg0.conf, and only the new key's final section holds the address.
+    const moved = async () =>
+      (await livePeers()).some((p) => p.publicKey === newKey && p.allowedIps.length > 0);
+    expect(await waitFor(moved, 40_000)).toBe(true);
+    const atCutover = await filePeers();
+    expect(atCutover.map((p) => [p.publicKey, p.allowedIps])).toEqual([[newKey, ['10.66.1.2/32']]]);
 
     await next(from, rotation('done'));
     const summary = (await pinging).stdout;

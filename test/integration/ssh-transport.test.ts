@@ -16,7 +16,6 @@ import { createLogger } from '../../src/core/logger.js';
 import { type ConnectionHooks, HubConnection } from '../../src/hub/ssh/hub-connection.js';
 import { fingerprint, parsePublicKey } from '../../src/hub/ssh/known-hosts.js';
 import { runScript, ScriptFailedError } from '../../src/hub/ssh/remote-script.js';
-import { waitFor } from '../../src/lab/host.js';
 import type { LabHub } from '../../src/lab/hub.js';
 import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
@@ -37,12 +36,27 @@ function hub1(): LabHub {
   return hub;
 }
 
-/** A connection to lab hub1, with config overrides and hooks that count connects. */
+/**
+ * A connection to lab hub1, with config overrides and hooks that record connects and disconnects.
+ * `until(event)` resolves when the hooks report `event` (at once if they already did): a test
+ * waits for the event itself, never for a state that changes before the hook runs (the idle timer
+ * drops the connection for new commands first and reports once ssh2 says the socket closed).
+ */
 function connect(overrides: Record<string, unknown> = {}, ssh: Record<string, unknown> = {}) {
   const events: string[] = [];
+  const waiters: Array<{ event: string; resolve: () => void }> = [];
+  const record = (event: string) => {
+    events.push(event);
+    for (const waiter of waiters.filter((w) => w.event === event)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  const until = (event: string): Promise<void> =>
+    events.includes(event) ? Promise.resolve() : new Promise((resolve) => waiters.push({ event, resolve }));
   const hooks: ConnectionHooks = {
-    onConnected: () => events.push('connected'),
-    onDisconnected: (_, reason) => events.push(`disconnected:${reason}`),
+    onConnected: () => record('connected'),
+    onDisconnected: (_, reason) => record(`disconnected:${reason}`),
   };
   const config = HubConfig.parse({
     ...hub1().configEntry(),
@@ -51,7 +65,7 @@ function connect(overrides: Record<string, unknown> = {}, ssh: Record<string, un
   });
   const conn = new HubConnection(config, { logger, hooks });
   open.push(conn);
-  return { conn, events };
+  return { conn, events, until };
 }
 
 function keygen(name: string): string {
@@ -201,23 +215,25 @@ lab.describe('SSH transport on a lab hub', () => {
   });
 
   it('closes an idle connection and reconnects on the next command', async () => {
-    const { conn, events } = connect({}, { idleTimeoutMs: 300 });
+    const { conn, events, until } = connect({}, { idleTimeoutMs: 300 });
     await conn.exec(['true']);
-    expect(await waitFor(() => !conn.connected, 5_000)).toBe(true);
+    await until('disconnected:idle');
+    expect(conn.connected).toBe(false);
     expect(events).toEqual(['connected', 'disconnected:idle']);
     expect((await conn.exec(['echo', 'back'])).stdout).toBe('back\n');
     expect(events).toEqual(['connected', 'disconnected:idle', 'connected']);
   });
 
   it('fails a command cut off by a dropped connection with SSH_CHANNEL, then reconnects', async () => {
-    const { conn, events } = connect();
+    const { conn, events, until } = connect();
     // The parent of a session's shell is the sshd process serving this one connection.
     const sshdPid = (await conn.exec(['sh', '-c', 'echo $PPID'])).stdout.trim();
     expect(sshdPid).toMatch(/^\d+$/);
     const running = failure(conn.exec(['sleep', '5']));
     await hub1().exec(['kill', sshdPid]);
     expect((await running).code).toBe('SSH_CHANNEL');
-    expect(await waitFor(() => !conn.connected, 5_000)).toBe(true);
+    await until('disconnected:lost');
+    expect(conn.connected).toBe(false);
     expect(events).toEqual(['connected', 'disconnected:lost']);
     expect((await conn.exec(['echo', 'again'])).stdout).toBe('again\n');
   });

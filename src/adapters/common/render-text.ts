@@ -310,10 +310,25 @@ function renderPeerStatus(peer: PeerView): string {
         ['Transfer', transfer(peer)],
         ['Created', peer.createdAt],
         ['Expires', peer.expiresAt ?? 'never'],
+        ...(peer.rotation === undefined ? [] : [['Key rotation', describeRotation(peer.rotation)]]),
       ],
       '  ',
     ),
   );
+}
+
+const ROTATION_STATES = {
+  staging: 'requested, the new key is not on the hub yet',
+  staged: 'waiting for the new key to connect; the current key keeps working',
+  moved: 'the address moved to the new key; committing it on the hub',
+} as const;
+
+function describeRotation(rotation: NonNullable<PeerView['rotation']>): string {
+  const until =
+    rotation.state === 'staged' && rotation.deadline !== undefined
+      ? ` (rolled back at ${rotation.deadline} if it never connects)`
+      : '';
+  return `${rotation.state}: ${ROTATION_STATES[rotation.state]}${until}; new key ${rotation.newPublicKey}, since ${rotation.startedAt}`;
 }
 
 function renderFindings(findings: readonly DriftFinding[]): string {

@@ -20,5 +20,10 @@ export const PeerRecord = z.object({
   requestId: RequestId,
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
+  /**
+   * PersistentKeepalive (seconds; 0 = none) of the client config the bot delivered for this key.
+   * Unset = unknown: records from before it was kept, or rebuilt from a hub's config file.
+   */
+  clientKeepalive: z.number().int().min(0).max(65_535).optional(),
 });
 export type PeerRecord = z.infer<typeof PeerRecord>;

@@ -43,6 +43,16 @@ export const PeerView = z.object({
   txBytes: z.number().nullable(),
   /** False when the hub could not be read; live fields are then null. */
   live: z.boolean(),
+  /** A key rotation not done yet (`/vpn status` only): its state and the key it moves to. */
+  rotation: z
+    .object({
+      state: z.enum(['staging', 'staged', 'moved']),
+      newPublicKey: z.string(),
+      startedAt: z.string(),
+      /** When an unproven new key is rolled back; unset until the key is staged. */
+      deadline: z.string().optional(),
+    })
+    .optional(),
 });
 export type PeerView = z.infer<typeof PeerView>;
 

@@ -18,14 +18,30 @@ import {
 import { hubProgram, programStep } from './registry.js';
 
 /**
- * Waits on the hub for the staged key ($3) to handshake, polling its latest handshake locally
- * every $6 seconds for at most $5 whole seconds, then moves the addresses ($4, comma-separated)
- * from the old key ($2) to the new one in ONE `wg set` on interface $1. Prints one word:
- * `moved` (now or earlier), `waiting` (no handshake yet), `missing` (the staged key is not on the
- * interface) or `old-missing` (the old key is gone, e.g. revoked: nothing is moved).
+ * Writes the committed config file: config file $1 without the [Peer] sections of $2 (old key)
+ * and $3 (new key), then stdin (the new key's final section) appended, atomically (copy, change,
+ * fsync, rename, mode 600). Removing both and appending makes a rerun give the same bytes.
+ */
+const WRITE_COMMITTED = `umask 077
+tmp="$conf.tunnelgate.tmp"
+awk -v keys="$old $new" ${DROP_PEERS_AWK} "$conf" > "$tmp"
+cat >> "$tmp"
+sync "$tmp"
+mv -f "$tmp" "$conf"
+sync "$(dirname "$conf")"`;
+
+/**
+ * Waits on the hub for the staged key ($4) to handshake on interface $1, polling its latest
+ * handshake locally every $7 seconds for at most $6 whole seconds. The moment it comes, in this
+ * same program: the config file $2 is committed first (the old key's section gone, the new key's
+ * final section from stdin, see WRITE_COMMITTED), then ONE `wg set` removes the old key ($3) and
+ * gives the new one the addresses ($5, comma-separated). File first: a hub restart at any point
+ * after the handshake brings up the new key with the address and never the old one. Prints one
+ * word: `moved` (now or earlier), `waiting` (no handshake yet), `missing` (the staged key is not
+ * on the interface) or `old-missing` (the old key is gone, e.g. revoked: nothing is changed).
  */
 export const WATCH_AND_MOVE_SH = `set -eu
-iface=$1; old=$2; new=$3; ips=$4
+iface=$1; conf=$2; old=$3; new=$4; ips=$5
 ips_of() { wg show "$iface" allowed-ips | awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print "[" $0 "]"; exit }'; }
 holds_all() {
   have=$(ips_of "$new" | tr ' ' ',')
@@ -35,30 +51,28 @@ holds_all() {
 }
 if holds_all; then echo moved; exit 0; fi
 if [ -z "$(ips_of "$old")" ]; then echo old-missing; exit 0; fi
-end=$(( $(date +%s) + $5 ))
+end=$(( $(date +%s) + $6 ))
 while :; do
   hs=$(wg show "$iface" latest-handshakes | awk -v k="$new" '$1 == k { print $2; exit }')
   if [ -z "$hs" ]; then echo missing; exit 0; fi
   if [ "$hs" != 0 ]; then break; fi
   if [ "$(date +%s)" -ge "$end" ]; then echo waiting; exit 0; fi
-  sleep "$6"
+  sleep "$7"
 done
-wg set "$iface" peer "$old" allowed-ips "" peer "$new" allowed-ips "$ips"
+${WRITE_COMMITTED}
+wg set "$iface" peer "$old" remove peer "$new" allowed-ips "$ips"
 echo moved`;
 
 /**
- * Replaces the [Peer] sections of $2 (old key) and $3 (new key) in config file $1 with stdin (the
- * new key's final section): removing both and appending makes a rerun give the same bytes.
+ * Brings hub interface $1 and config file $2 to the committed state of a rotation from old key
+ * $3 to new key $4 with addresses $5, whatever happened since the move (a hub restart, a crashed
+ * worker, a rerun): the file gets the new key's final section (stdin) and loses the old key's;
+ * live, ONE `wg set` removes the old key and gives the new one the addresses. Idempotent.
  */
 export const COMMIT_ROTATION_SH = `set -eu
-conf=$1
-umask 077
-tmp="$conf.tunnelgate.tmp"
-awk -v keys="$2 $3" ${DROP_PEERS_AWK} "$conf" > "$tmp"
-cat >> "$tmp"
-sync "$tmp"
-mv -f "$tmp" "$conf"
-sync "$(dirname "$conf")"
+iface=$1; conf=$2; old=$3; new=$4; ips=$5
+${WRITE_COMMITTED}
+wg set "$iface" peer "$old" remove peer "$new" allowed-ips "$ips"
 echo committed`;
 
 /** The staged key's section: its metadata (with `rotatedFrom`) and no AllowedIPs yet. */
@@ -79,8 +93,14 @@ export function committedSection(publicKey: string, allowedIps: readonly string[
 }
 
 /** Registered so a bootstrapped (least-privilege) hub has them installed for sudo mode. */
-export const WATCH = hubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH, { interfaceFirst: true });
-export const COMMIT = hubProgram('tunnelgate-commit', COMMIT_ROTATION_SH, { inputLine: PEER_SECTION_LINE });
+export const WATCH = hubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH, {
+  interfaceFirst: true,
+  inputLine: PEER_SECTION_LINE,
+});
+export const COMMIT = hubProgram('tunnelgate-commit', COMMIT_ROTATION_SH, {
+  interfaceFirst: true,
+  inputLine: PEER_SECTION_LINE,
+});
 
 function check(hub: HubConfig, name: string, publicKey: string): Step {
   return programStep(name, CHECK, [hub.interface, publicKey, hub.configPath]);
@@ -95,40 +115,62 @@ export function stageSteps(hub: HubConfig, newPublicKey: string, section: string
   ];
 }
 
-/** Waits up to `sliceSec` for the new key's handshake and moves the addresses when it comes. */
+/**
+ * Waits up to `sliceSec` for the new key's handshake; when it comes, commits the file (`section`
+ * is the new key's final section) and moves the addresses, in the same hub program.
+ */
 export function watchSteps(
   hub: HubConfig,
   keys: { oldPublicKey: string; newPublicKey: string },
   allowedIps: readonly string[],
-  sliceSec: number,
-  pollSec: number,
+  section: string,
+  timing: { sliceSec: number; pollSec: number },
 ): Step[] {
   return [
-    programStep('watch', WATCH, [
-      hub.interface,
-      keys.oldPublicKey,
-      keys.newPublicKey,
-      allowedIps.join(','),
-      String(Math.max(1, Math.floor(sliceSec))),
-      String(pollSec),
-    ]),
+    programStep(
+      'watch',
+      WATCH,
+      [
+        hub.interface,
+        hub.configPath,
+        keys.oldPublicKey,
+        keys.newPublicKey,
+        allowedIps.join(','),
+        String(Math.max(1, Math.floor(timing.sliceSec))),
+        String(timing.pollSec),
+      ],
+      { input: section },
+    ),
   ];
 }
 
-/** Prunes the old key and writes the new key's final section, then reports both keys. */
+/**
+ * Brings the file and the live interface to the committed state (idempotent: the first thing a
+ * resumed rotation does after the move), then reports both keys.
+ */
 export function commitSteps(
   hub: HubConfig,
   keys: { oldPublicKey: string; newPublicKey: string },
+  allowedIps: readonly string[],
   section: string,
 ): Step[] {
   return [
-    wgRemoveStep('wg-prune', hub, keys.oldPublicKey),
-    programStep('persist', COMMIT, [hub.configPath, keys.oldPublicKey, keys.newPublicKey], {
-      input: section,
-    }),
-    check(hub, 'check-new', keys.newPublicKey),
-    check(hub, 'check-old', keys.oldPublicKey),
+    programStep(
+      'commit',
+      COMMIT,
+      [hub.interface, hub.configPath, keys.oldPublicKey, keys.newPublicKey, allowedIps.join(',')],
+      { input: section },
+    ),
+    ...rotationCheckSteps(hub, keys),
   ];
+}
+
+/** Read-only: what the hub holds of both keys, live and in the file (`check-new`, `check-old`). */
+export function rotationCheckSteps(
+  hub: HubConfig,
+  keys: { oldPublicKey: string; newPublicKey: string },
+): Step[] {
+  return [check(hub, 'check-new', keys.newPublicKey), check(hub, 'check-old', keys.oldPublicKey)];
 }
 
 /** Removes the staged key from the interface and the file; reports both keys. */

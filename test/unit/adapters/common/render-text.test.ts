@@ -378,6 +378,20 @@ describe('renderText', () => {
     );
   });
 
+  it('shows a key rotation in progress in the status, with its state and the new key', () => {
+    const rotation = {
+      state: 'staged',
+      newPublicKey: 'NEWKEYBA5rboUvnH4htodjb6e697QjLERt1NAB4mZ=',
+      startedAt: '2025-05-01T09:00:00.000Z',
+      deadline: '2025-05-02T09:00:00.000Z',
+    };
+    const text = renderText(Reply.parse({ kind: 'peer.status', peers: [{ ...peer, rotation }] }));
+    expect(text).toContain(
+      'Key rotation      staged: waiting for the new key to connect; the current key keeps working (rolled back at 2025-05-02T09:00:00.000Z if it never connects); new key NEWKEYBA5rboUvnH4htodjb6e697QjLERt1NAB4mZ=, since 2025-05-01T09:00:00.000Z',
+    );
+    expect(renderText(sample('peer.status'))).not.toContain('Key rotation');
+  });
+
   it('lists drift findings', () => {
     const text = renderText(sample('reconcile.report'));
     expect(text).toContain('has drifted');

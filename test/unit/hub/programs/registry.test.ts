@@ -87,8 +87,8 @@ describe('sudo mode', () => {
       provision: provisionSteps(hub, { publicKey: KEY, allowedIps: ['10.6.0.2/32'], section: '\n' }),
       remove: removeSteps(hub, KEY),
       stage: stageSteps(hub, KEY2, '\n'),
-      watch: watchSteps(hub, keys, ['10.6.0.2/32'], 10, 0.05),
-      commit: commitSteps(hub, keys, '\n'),
+      watch: watchSteps(hub, keys, ['10.6.0.2/32'], '\n', { sliceSec: 10, pollSec: 0.05 }),
+      commit: commitSteps(hub, keys, ['10.6.0.2/32'], '\n'),
       rollback: rollbackSteps(hub, keys),
       diagnose: readSteps(hub, { ping: [{ publicKey: KEY, address: '10.6.0.2' }], pmtuPeer: KEY }),
       audit: readSteps(hub, {
@@ -127,7 +127,8 @@ describe('sudo mode', () => {
       ...provisionSteps(hub, { publicKey: KEY, allowedIps: ['10.6.0.2/32'], section: '\n' }),
       ...removeSteps(hub, KEY),
       ...stageSteps(hub, KEY2, '\n'),
-      ...watchSteps(hub, keys, ['10.6.0.2/32'], 10, 0.05),
+      ...watchSteps(hub, keys, ['10.6.0.2/32'], '\n', { sliceSec: 10, pollSec: 0.05 }),
+      ...commitSteps(hub, keys, ['10.6.0.2/32'], '\n'),
       ...readSteps(hub, { ping: [{ publicKey: KEY, address: '10.6.0.2' }], pmtuPeer: KEY }),
     ];
     const pinned = new Set(
@@ -147,6 +148,7 @@ describe('sudo mode', () => {
     expect([...passing].sort()).toEqual([...pinned].sort());
     expect([...pinned].sort()).toEqual([
       'tunnelgate-check',
+      'tunnelgate-commit',
       'tunnelgate-dump',
       'tunnelgate-pmtu',
       'tunnelgate-watch',
@@ -183,7 +185,10 @@ describe('the programs a bootstrapped hub installs', () => {
   });
 
   it('runs the rotation programs as installed files in sudo mode', () => {
-    const [watch] = watchSteps(hub, { oldPublicKey: 'a', newPublicKey: 'b' }, ['10.66.1.2/32'], 10, 0.05);
+    const [watch] = watchSteps(hub, { oldPublicKey: 'a', newPublicKey: 'b' }, ['10.66.1.2/32'], '\n', {
+      sliceSec: 10,
+      pollSec: 0.05,
+    });
     expect(sudoArgv(watch ?? { argv: [] }).slice(0, 3)).toEqual([
       'sudo',
       '-n',

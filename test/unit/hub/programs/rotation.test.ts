@@ -41,14 +41,25 @@ afterEach(() => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Runs COMMIT_ROTATION_SH on a copy of `conf`, with a recorder `wg` first on PATH that appends
+ * its argv (one line) to `wg.log` beside the file and, when asked for `show`, prints nothing.
+ */
 function commit(conf: string, section: string): string {
   dir = mkdtempSync(join(tmpdir(), 'tg-rotate-'));
   const path = join(dir, 'wg0.conf');
   writeFileSync(path, conf);
-  execFileSync('sh', ['-c', COMMIT_ROTATION_SH, 'tunnelgate-commit', path, oldKey, newKey], {
-    input: section,
-  });
+  writeFileSync(join(dir, 'wg'), `#!/bin/sh\necho "$*" >> '${dir}/wg.log'\n`, { mode: 0o755 });
+  execFileSync(
+    'sh',
+    ['-c', COMMIT_ROTATION_SH, 'tunnelgate-commit', 'wg0', path, oldKey, newKey, '10.6.0.2/32'],
+    { input: section, env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` } },
+  );
   return readFileSync(path, 'utf8');
+}
+
+function wgCalls(): string[] {
+  return readFileSync(join(dir, 'wg.log'), 'utf8').trim().split('\n');
 }
 
 describe('rotation sections', () => {
@@ -67,6 +78,29 @@ describe('rotation sections', () => {
     expect(peers[1]?.allowedIps).toEqual(['10.6.0.2/32']);
     expect(once.startsWith(base)).toBe(true);
     expect(commit(once, final)).toBe(once);
+  });
+
+  it('commit removes the old key live and gives the new one the address in one wg set, after the file', () => {
+    const final = committedSection(newKey, ['10.6.0.2/32'], meta({ rotatedFrom: oldKey }));
+    commit(withPeers + stagedSection(newKey, meta({ rotatedFrom: oldKey })), final);
+    expect(wgCalls()).toEqual([`set wg0 peer ${oldKey} remove peer ${newKey} allowed-ips 10.6.0.2/32`]);
+  });
+
+  it('commit leaves the file untouched when the section cannot be written', () => {
+    const staged = withPeers + stagedSection(newKey, meta({ rotatedFrom: oldKey }));
+    dir = mkdtempSync(join(tmpdir(), 'tg-rotate-'));
+    const path = join(dir, 'wg0.conf');
+    writeFileSync(path, staged);
+    // The temp file's place is taken by a directory: the copy fails before anything is renamed.
+    execFileSync('mkdir', [`${path}.tunnelgate.tmp`]);
+    expect(() =>
+      execFileSync(
+        'sh',
+        ['-c', COMMIT_ROTATION_SH, 'tunnelgate-commit', 'wg0', path, oldKey, newKey, '10.6.0.2/32'],
+        { input: committedSection(newKey, ['10.6.0.2/32'], meta()), stdio: 'pipe' },
+      ),
+    ).toThrow();
+    expect(readFileSync(path, 'utf8')).toBe(staged);
   });
 
   it('the final section is byte for byte what provisioning writes for the same peer', () => {
