@@ -143,8 +143,11 @@ const Snowflake = z.string().regex(/^\d{1,20}$/, 'expected a Discord id (digits)
 export const DiscordConfig = z.object({
   token: z.string().min(1).optional(),
   applicationId: z.string().min(1).optional(),
-  /** Where `/vpn` is registered (guild commands update at once) and whose leavers are offboarded. */
-  guildId: z.string().min(1).optional(),
+  /**
+   * The one guild Tunnelgate serves (required): where `/vpn` is registered, whose leavers are
+   * offboarded, and the only guild whose interactions run (a global registration reaches others).
+   */
+  guildId: z.string().min(1),
   /** Approval requests and offboarding prompts go here; without it, each lead user id gets a DM. */
   approvalsChannel: z.string().min(1).optional(),
   /** A role engineers hold; a member losing it is treated like a member leaving (offboarding hook). */

@@ -109,6 +109,36 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
     expect(customIds(h.standin.message(String(review.id)) ?? {})).toEqual([]);
   });
 
+  it('refuses /vpn from another guild the bot joined (global registration) ephemerally, creating nothing', async () => {
+    const slash = h.standin.slash(
+      USERS.carol.id,
+      'request',
+      { device: 'intruder', reason: 'x' },
+      {
+        guildId: '499999999999999999',
+      },
+    );
+    const answer = await callbackOf(slash);
+    expect(answer.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(text(answer)).toContain('this Tunnelgate does not serve this server');
+    expect(await h.runtime.bot.requests.list({ requester: USERS.carol.id })).toEqual([]);
+  });
+
+  it('refuses /vpn sent in a direct message, where no guild roles apply, ephemerally, creating nothing', async () => {
+    const slash = h.standin.slash(
+      USERS.carol.id,
+      'request',
+      { device: 'dm-laptop', reason: 'x' },
+      {
+        dmChannel: '499999999999999998',
+      },
+    );
+    const answer = await callbackOf(slash);
+    expect(answer.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(text(answer)).toContain('/vpn does not run in direct messages');
+    expect(await h.runtime.bot.requests.list({ requester: USERS.carol.id })).toEqual([]);
+  });
+
   it('refuses self-approval and clicks by non-leads ephemerally; Deny asks a lead for a reason', async () => {
     const own = await request('alice', 'tablet');
     const ownReview = await reviewOf(own);

@@ -122,6 +122,44 @@ lab.describe('the Slack adapter on real Bolt, a Slack stand-in and a lab hub', (
     expect(h.log()).toContain('dropped a replayed request');
   });
 
+  it('stops a replay that appends =x, =y or a bare = to a captured signature (Bolt ignores the tail)', async () => {
+    const { body, responseUrl } = h.commandBody('U0ERIN', 'request tablet');
+    const headers = h.sign(body);
+    const first = await h.send(body, 'application/x-www-form-urlencoded', headers);
+    expect(first.status).toBe(200);
+    await h.standin.waitFor((c) => c.method === 'response' && responseUrl.endsWith(`/${c.target}`));
+    for (const tail of ['=x', '=y', '=']) {
+      const variant = { ...headers, 'x-slack-signature': `${headers['x-slack-signature']}${tail}` };
+      expect((await h.send(body, 'application/x-www-form-urlencoded', variant)).status).toBe(200);
+    }
+    expect(await requestsOf('U0ERIN')).toHaveLength(1);
+    expect(responsesTo(responseUrl)).toHaveLength(1);
+    expect(h.log()).toContain('non-canonical signature');
+  });
+
+  it('runs nothing for a request with a tampered-tail signature even when it is the first one seen', async () => {
+    const { body, responseUrl } = h.commandBody('U0FRANK', 'request phone');
+    const headers = h.sign(body);
+    const variant = { ...headers, 'x-slack-signature': `${headers['x-slack-signature']}=x` };
+    expect((await h.send(body, 'application/x-www-form-urlencoded', variant)).status).toBe(200);
+    expect((await h.send(body, 'application/x-www-form-urlencoded', headers)).status).toBe(200);
+    await h.standin.waitFor((c) => c.method === 'response' && responseUrl.endsWith(`/${c.target}`));
+    expect(await requestsOf('U0FRANK')).toHaveLength(1);
+    expect(responsesTo(responseUrl)).toHaveLength(1);
+  });
+
+  it('refuses a correctly signed request stamped more than a minute in the future (pre-signed for later replay)', async () => {
+    const before = await enqueued();
+    const sent = await h.command('U0MALLORY', 'request later', {
+      timestamp: Math.floor(Date.now() / 1000) + 600,
+    });
+    expect(sent.status).toBe(200);
+    expect(await requestsOf('U0MALLORY')).toEqual([]);
+    expect(await enqueued()).toBe(before);
+    expect(responsesTo(sent.responseUrl)).toEqual([]);
+    expect(h.log()).toContain('timestamp in the future');
+  });
+
   it('refuses self-approval and non-lead approval by button, ephemerally, changing nothing', async () => {
     const { id } = await requestViaSlack('U0ALICE', 'tablet');
     const own = await h.click('U0ALICE', ACTION.approve, id, '1700000000.000002');

@@ -58,6 +58,14 @@ export async function startDiscordHarness(
     roles: [LEAD_ROLE, ENGINEER_ROLE],
     members: Object.values(USERS),
   });
+  const discord = DiscordConfig.parse({
+    token: 'stand-in-token',
+    applicationId: APPLICATION,
+    guildId: GUILD,
+    approvalsChannel: APPROVALS_CHANNEL,
+    engineerRole: ENGINEER_ROLE,
+    apiUrl: standin.apiUrl,
+  });
   const config: TunnelgateConfig = {
     ...labConfig(lab, {
       redisUrl: redisUrl(),
@@ -67,17 +75,10 @@ export async function startDiscordHarness(
       worker: { lockDuration: '5s', stalledInterval: '2s' },
       ...(options.policy === undefined ? {} : { policy: options.policy }),
     }),
-    discord: DiscordConfig.parse({
-      token: 'stand-in-token',
-      applicationId: APPLICATION,
-      guildId: GUILD,
-      approvalsChannel: APPROVALS_CHANNEL,
-      engineerRole: ENGINEER_ROLE,
-      apiUrl: standin.apiUrl,
-    }),
+    discord,
   };
   const { logger, log } = capturedLogger();
-  const adapter = new DiscordAdapter(config.discord ?? {}, logger);
+  const adapter = new DiscordAdapter(discord, logger);
   const runtime = await startRuntime({ config, logger, worker: true, outlet: adapter.outlet });
   await adapter.start(runtime.bot);
   return {

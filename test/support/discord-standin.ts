@@ -163,37 +163,53 @@ export class DiscordStandin {
     this.socket = null;
   }
 
-  /** Dispatches a `/vpn <sub>` application command (interaction type 2); returns the interaction id. */
-  slash(userId: string, subcommand: string, options: Record<string, string | number | boolean> = {}): string {
+  /**
+   * Dispatches a `/vpn <sub>` application command (interaction type 2); returns the interaction id.
+   * `where` sends it from another guild (as a global registration allows) or from a DM channel.
+   */
+  slash(
+    userId: string,
+    subcommand: string,
+    options: Record<string, string | number | boolean> = {},
+    where: { guildId?: string; dmChannel?: string } = {},
+  ): string {
+    const guildId = where.guildId ?? this.options.guildId;
     const types: Record<string, number> = { string: 3, number: 4, boolean: 5 };
     const users = Object.fromEntries(
       Object.entries(options)
         .filter(([name]) => name === 'user')
         .map(([, id]) => [String(id), this.userObject(this.member(String(id)))]),
     );
-    return this.interaction(userId, 2, {
-      id: '300000000000000001',
-      name: 'vpn',
-      type: 1,
-      guild_id: this.options.guildId,
-      options: [
-        {
-          name: subcommand,
-          type: 1,
-          options: Object.entries(options).map(([name, value]) => ({
-            name,
-            type:
-              name === 'user'
-                ? 6
-                : Number.isInteger(value) && typeof value === 'number'
-                  ? 4
-                  : types[typeof value],
-            value,
-          })),
-        },
-      ],
-      ...(Object.keys(users).length === 0 ? {} : { resolved: { users } }),
-    });
+    return this.interaction(
+      userId,
+      2,
+      {
+        id: '300000000000000001',
+        name: 'vpn',
+        type: 1,
+        ...(where.dmChannel === undefined ? { guild_id: guildId } : {}),
+        options: [
+          {
+            name: subcommand,
+            type: 1,
+            options: Object.entries(options).map(([name, value]) => ({
+              name,
+              type:
+                name === 'user'
+                  ? 6
+                  : Number.isInteger(value) && typeof value === 'number'
+                    ? 4
+                    : types[typeof value],
+              value,
+            })),
+          },
+        ],
+        ...(Object.keys(users).length === 0 ? {} : { resolved: { users } }),
+      },
+      {},
+      where.dmChannel,
+      guildId,
+    );
   }
 
   /**
@@ -238,13 +254,14 @@ export class DiscordStandin {
     data: unknown,
     extra: Record<string, unknown> = {},
     dmChannel?: string,
+    guildId = this.options.guildId,
   ): string {
     const id = this.nextId();
     const member = this.member(userId);
     const where =
       dmChannel === undefined
         ? {
-            guild_id: this.options.guildId,
+            guild_id: guildId,
             channel_id: this.options.channels[0],
             channel: { id: this.options.channels[0], type: 0 },
             member: this.memberObject(member),

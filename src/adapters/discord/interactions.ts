@@ -37,11 +37,52 @@ export interface InteractionDeps {
   ctx: BotContext;
   outlet: DiscordOutlet;
   logger: Logger;
+  /** The one guild served (`discord.guildId`); interactions from any other are refused. */
+  guildId: string;
+}
+
+/**
+ * Why an interaction must not run here, or undefined: it comes from another guild than the one
+ * configured (a global registration reaches every guild the bot joins), or it is a slash command in
+ * a DM (`/vpn` needs the guild: its roles and members are the configured guild's). Buttons and
+ * forms on the bot's own DMs (reminders, lead prompts) carry no guild and may run.
+ */
+export function wrongPlace(
+  from: string | null,
+  configured: string,
+  kind: 'command' | 'control',
+): TunnelgateError | undefined {
+  if (from === null) {
+    return kind === 'command'
+      ? new TunnelgateError('FORBIDDEN', '/vpn does not run in direct messages', {
+          hint: 'use /vpn in the server this Tunnelgate serves',
+        })
+      : undefined;
+  }
+  if (from === configured) return undefined;
+  return new TunnelgateError('FORBIDDEN', 'this Tunnelgate does not serve this server', {
+    hint: 'use /vpn in the server it was set up for',
+  });
 }
 
 /** Handles one interaction; never throws (failures are logged). */
 export async function handleInteraction(deps: InteractionDeps, interaction: Interaction): Promise<void> {
   try {
+    if (interaction.isRepliable()) {
+      const kind = interaction.isChatInputCommand() ? 'command' : 'control';
+      const refused = wrongPlace(interaction.guildId, deps.guildId, kind);
+      if (refused !== undefined) {
+        deps.logger.warn(
+          { guild: interaction.guildId, user: interaction.user.id },
+          'discord: refused an interaction from outside the guild',
+        );
+        await interaction.reply({
+          ...toOptions(renderDiscord(errorReply(refused))),
+          flags: MessageFlags.Ephemeral,
+        });
+        return;
+      }
+    }
     if (interaction.isChatInputCommand()) {
       if (interaction.commandName === 'vpn') await onSlashCommand(deps, interaction);
     } else if (interaction.isButton()) {

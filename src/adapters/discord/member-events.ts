@@ -19,7 +19,7 @@ export interface MemberEventDeps {
   ctx: BotContext;
   outlet: DiscordOutlet;
   logger: Logger;
-  guildId: string | undefined;
+  guildId: string;
   engineerRole: string | undefined;
 }
 
@@ -31,7 +31,7 @@ export async function onMemberRemove(
   deps: MemberEventDeps,
   member: GuildMember | PartialGuildMember,
 ): Promise<void> {
-  if (deps.guildId !== undefined && member.guild.id !== deps.guildId) return;
+  if (member.guild.id !== deps.guildId) return;
   await offboardLeaver(deps, member.id, 'left the server');
 }
 
@@ -42,7 +42,7 @@ export async function onMemberUpdate(
   after: GuildMember,
 ): Promise<void> {
   const role = deps.engineerRole;
-  if (role === undefined || (deps.guildId !== undefined && after.guild.id !== deps.guildId)) return;
+  if (role === undefined || after.guild.id !== deps.guildId) return;
   if (after.roles.cache.has(role)) return;
   if (!before.partial && !before.roles.cache.has(role)) return;
   await offboardLeaver(deps, after.id, 'lost the engineer role');

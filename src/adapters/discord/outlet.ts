@@ -139,8 +139,7 @@ export class DiscordOutlet implements Outlet {
 
   /** Lead user ids: listed ids that are not roles of the guild, plus cached members of lead roles. */
   private leadUserIds(roles: RolesConfig): string[] {
-    const guild =
-      this.config.guildId === undefined ? undefined : this.client.guilds.cache.get(this.config.guildId);
+    const guild = this.client.guilds.cache.get(this.config.guildId);
     const ids = new Set<string>();
     for (const id of roles.leads) {
       const role = guild?.roles.cache.get(id);

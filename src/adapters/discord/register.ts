@@ -15,9 +15,7 @@ export interface RegisterOptions {
 /** Registers `/vpn`; returns where. Throws CONFIG_INVALID when a needed discord setting is missing. */
 export async function registerCommands(config: TunnelgateConfig, options: RegisterOptions): Promise<string> {
   const discord = config.discord;
-  const token = discord?.token;
-  const app = discord?.applicationId;
-  if (token === undefined || app === undefined) {
+  if (discord?.token === undefined || discord.applicationId === undefined) {
     throw new TunnelgateError(
       'CONFIG_INVALID',
       'discord.token and discord.applicationId are needed to register /vpn',
@@ -26,17 +24,11 @@ export async function registerCommands(config: TunnelgateConfig, options: Regist
       },
     );
   }
-  const guild = discord?.guildId;
-  if (!options.global && guild === undefined) {
-    throw new TunnelgateError('CONFIG_INVALID', 'discord.guildId is not set', {
-      hint: 'set discord.guildId, or register for every guild with --global',
-    });
-  }
-  const rest = new REST(discord?.apiUrl === undefined ? {} : { api: discord.apiUrl }).setToken(token);
-  const route =
-    options.global || guild === undefined
-      ? Routes.applicationCommands(app)
-      : Routes.applicationGuildCommands(app, guild);
+  const { token, applicationId: app, guildId: guild } = discord;
+  const rest = new REST(discord.apiUrl === undefined ? {} : { api: discord.apiUrl }).setToken(token);
+  const route = options.global
+    ? Routes.applicationCommands(app)
+    : Routes.applicationGuildCommands(app, guild);
   await rest.put(route, { body: [vpnCommandDefinition(config)] });
-  return options.global || guild === undefined ? 'globally' : `in guild ${guild}`;
+  return options.global ? 'globally' : `in guild ${guild}`;
 }
