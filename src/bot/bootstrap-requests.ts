@@ -1,26 +1,31 @@
 /**
  * Lead approval for `tunnelgate hub bootstrap --apply`. Applying rewrites a hub's firewall, sshd
  * and sudoers, so one person asks (a pending request in Redis: the hub, the options and the list
- * of files that will change, plus a digest of the exact plan) and a different person, a lead,
- * approves; only the approval runs it. The approver's process renders the plan again and refuses
- * when it differs from what was asked (config or Tunnelgate changed in between), so a lead approves
- * exactly what runs. State moves pending -> approved -> applied | failed by compare-and-set, so
- * one request runs at most once.
+ * of files that will change, with a gate bound to a digest of the exact plan) and a different
+ * person, a lead, approves through the one approval gate (domain/gate.ts); only the approval runs
+ * it. The approver's process renders the plan again and refuses when it differs from what was
+ * asked (config or Tunnelgate changed in between), so a lead approves exactly what runs, and the
+ * gate is verified (MACs, distinct deciders, still leads) right before it runs. State moves
+ * pending -> approved -> applied | failed by compare-and-set, so one request runs at most once.
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { HubConfig, RolesConfig } from '../config/schema.js';
 import { TunnelgateError } from '../core/errors.js';
-import { UserId } from '../core/ids.js';
-import { isLeadId } from '../domain/roles.js';
+import { BootstrapId, newId, UserId } from '../core/ids.js';
+import { decide, Gate, openGate, subjectDigest, verifyGate } from '../domain/gate.js';
+import type { Actor } from '../domain/models/command.js';
+import type { Signer } from '../domain/signer.js';
 import { type BootstrapPlan, planDigest } from '../hub/bootstrap/bootstrap.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { JsonRecords } from '../store/json-record.js';
+import type { RedisKeys } from '../store/keys.js';
 
 /** A pending request expires after this long (24 h). */
 export const BOOTSTRAP_PENDING_MS = 24 * 3_600_000;
-/** Finished requests stay readable this long (7 days). */
+/** Requests stay readable this long after they were asked for (7 days). */
 const KEEP_SECONDS = 7 * 24 * 3600;
+const WHAT = 'bootstrap request';
 
 /** The options a request was made with (the bot's public key is derived again at approval). */
 export const BootstrapRequestOptions = z.object({
@@ -32,34 +37,37 @@ export type BootstrapRequestOptions = z.infer<typeof BootstrapRequestOptions>;
 
 /** One bootstrap request as stored in Redis. */
 export const BootstrapRequest = z.object({
-  id: z.string().regex(/^bs-[0-9a-f]{8}$/),
+  id: BootstrapId,
   kind: z.literal('bootstrap'),
   hub: z.string(),
   requestedBy: UserId,
   requestedAt: z.iso.datetime(),
-  pendingUntil: z.iso.datetime(),
   options: BootstrapRequestOptions,
   /** What will change: every path the bootstrap writes. */
   files: z.array(z.string()),
-  /** sha256 of the plan text the requester saw. */
-  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  /** One lead other than the requester, bound to the hub and the plan's digest, until 24 h on. */
+  gate: Gate,
   state: z.enum(['pending', 'approved', 'applied', 'failed']),
-  approvedBy: UserId.optional(),
   finishedAt: z.iso.datetime().optional(),
   /** Why it failed (message only; stderr went to the log). */
   error: z.string().optional(),
 });
 export type BootstrapRequest = z.infer<typeof BootstrapRequest>;
 
-/** Redis store of bootstrap requests under `<prefix>:bootstrap:<id>`. */
-export class BootstrapRequests {
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
+/** What a bootstrap gate decides on: this hub, this exact plan. */
+function planSubject(plan: BootstrapPlan): string {
+  return subjectDigest({ hub: plan.hub, plan: planDigest(plan) });
+}
 
-  private key(id: string): string {
-    return `${this.prefix}:bootstrap:${id}`;
+/** Redis store of bootstrap requests (keys from {@link RedisKeys.bootstrap}). */
+export class BootstrapRequests {
+  private readonly records: JsonRecords<typeof BootstrapRequest>;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
+    this.records = new JsonRecords(redis, BootstrapRequest, WHAT);
   }
 
   /** Stores a new pending request for `plan`. */
@@ -70,91 +78,100 @@ export class BootstrapRequests {
     now: Date,
   ): Promise<BootstrapRequest> {
     const request = BootstrapRequest.parse({
-      id: `bs-${randomBytes(4).toString('hex')}`,
+      id: newId('b'),
       kind: 'bootstrap',
       hub: plan.hub,
       requestedBy,
       requestedAt: now.toISOString(),
-      pendingUntil: new Date(now.getTime() + BOOTSTRAP_PENDING_MS).toISOString(),
       options,
-      files: [`~tunnelgate/.ssh/authorized_keys`, ...plan.files.map((f) => f.path)],
-      digest: planDigest(plan),
+      files: ['~tunnelgate/.ssh/authorized_keys', ...plan.files.map((f) => f.path)],
+      gate: openGate({
+        required: 1,
+        excluded: [UserId.parse(requestedBy)],
+        subject: planSubject(plan),
+        until: new Date(now.getTime() + BOOTSTRAP_PENDING_MS).toISOString(),
+      }),
       state: 'pending',
     });
-    await this.redis.set(this.key(request.id), JSON.stringify(request), 'EX', KEEP_SECONDS, 'NX');
+    if (!(await this.records.create(this.keys.bootstrap(request.id), request, KEEP_SECONDS)))
+      throw new TunnelgateError('CONFLICT', `bootstrap request id ${request.id} is already taken; try again`);
     return request;
   }
 
   /** The request, or NOT_FOUND. */
   async get(id: string): Promise<BootstrapRequest> {
-    const raw = /^bs-[0-9a-f]{8}$/.test(id) ? await this.redis.get(this.key(id)) : null;
-    if (raw === null)
+    const found = BootstrapId.safeParse(id).success ? await this.records.get(this.keys.bootstrap(id)) : null;
+    if (found === null)
       throw new TunnelgateError('NOT_FOUND', `no bootstrap request ${id}`, {
         hint: 'request one with `tunnelgate hub bootstrap <hub> --apply --as USER`',
       });
-    return BootstrapRequest.parse(JSON.parse(raw));
+    return found;
   }
 
   /**
-   * Moves the request from state `from` to the patched one, atomically (WATCH/MULTI). Throws
-   * CONFLICT when it is no longer in `from`, e.g. another lead approved it first.
+   * Records `input.actor`'s approval through the gate, for the freshly rendered `plan`, and moves
+   * the request to approved, atomically. Throws FORBIDDEN (not a lead, or the requester) or
+   * CONFLICT (not pending, expired, or the plan changed since it was asked for).
    */
-  async transition(
+  async approve(
     id: string,
-    from: BootstrapRequest['state'],
-    patch: Partial<z.input<typeof BootstrapRequest>>,
+    plan: BootstrapPlan,
+    input: { actor: Actor; roles: RolesConfig; now: Date; signer: Signer },
   ): Promise<BootstrapRequest> {
-    const key = this.key(id);
-    await this.redis.watch(key);
-    try {
-      const current = await this.get(id);
-      if (current.state !== from)
-        throw new TunnelgateError('CONFLICT', `bootstrap request ${id} is ${current.state}, not ${from}`);
-      const next = BootstrapRequest.parse({ ...current, ...patch });
-      const done = await this.redis.multi().set(key, JSON.stringify(next), 'KEEPTTL').exec();
-      if (done === null)
-        throw new TunnelgateError('CONFLICT', `bootstrap request ${id} changed meanwhile; try again`);
-      return next;
-    } finally {
-      await this.redis.unwatch();
-    }
+    const outcome = await this.records.update(this.keys.bootstrap(id), (current) => {
+      if (current.state !== 'pending')
+        throw new TunnelgateError('CONFLICT', `bootstrap request ${id} is already ${current.state}`);
+      const decided = decide(current.gate, { id, what: WHAT }, { ...input, decision: 'approve' });
+      if (!decided.ok) throw decided.error;
+      if (plan.hub !== current.hub || planSubject(plan) !== current.gate.subject)
+        throw new TunnelgateError(
+          'CONFLICT',
+          `the bootstrap of hub "${current.hub}" no longer matches request ${id}`,
+          { hint: 'the config or Tunnelgate changed since it was requested; request it again with --apply' },
+        );
+      const approved = decided.outcome === 'approved';
+      return { write: { ...current, gate: decided.gate, state: approved ? 'approved' : 'pending' } };
+    });
+    if (outcome.status === 'missing') return this.get(id);
+    return outcome.value;
+  }
+
+  /** Ends an approved request as applied or failed (compare-and-set: it runs at most once). */
+  async finish(id: string, result: { at: Date; error?: string }): Promise<BootstrapRequest> {
+    const outcome = await this.records.update(this.keys.bootstrap(id), (current) => {
+      if (current.state !== 'approved')
+        throw new TunnelgateError('CONFLICT', `bootstrap request ${id} is ${current.state}, not approved`);
+      const done = { ...current, finishedAt: result.at.toISOString() };
+      return {
+        write:
+          result.error === undefined
+            ? { ...done, state: 'applied' }
+            : { ...done, state: 'failed', error: result.error },
+      };
+    });
+    if (outcome.status === 'missing') return this.get(id);
+    return outcome.value;
   }
 }
 
 /**
- * Checks that `approver` may approve `request` for the freshly rendered `plan`: a lead, not the
- * requester, pending and not expired, same hub and same plan digest. Throws FORBIDDEN, CONFLICT
- * or CONFLICT (not pending, expired, or the plan changed).
+ * The re-check right before the bootstrap runs: the request is approved, for exactly `plan`, by a
+ * gate whose decisions carry valid MACs from leads of the current config. Throws CONFLICT.
  */
-export function checkApproval(
+export function verifyBootstrap(
   request: BootstrapRequest,
-  approver: string,
   plan: BootstrapPlan,
   roles: RolesConfig,
-  now: Date,
+  signer: Signer,
 ): void {
-  if (!isLeadId(approver, roles))
-    throw new TunnelgateError('FORBIDDEN', 'only leads can approve a hub bootstrap', {
-      hint: 'ask a lead (roles.leads in tunnelgate.yaml) to approve it',
-    });
-  if (approver === request.requestedBy)
-    throw new TunnelgateError('FORBIDDEN', 'you cannot approve your own bootstrap request', {
-      hint: 'another lead has to approve it',
-    });
-  if (request.state !== 'pending')
-    throw new TunnelgateError('CONFLICT', `bootstrap request ${request.id} is already ${request.state}`);
-  if (now.getTime() >= Date.parse(request.pendingUntil))
-    throw new TunnelgateError('CONFLICT', `bootstrap request ${request.id} expired`, {
+  const problem =
+    request.state !== 'approved'
+      ? `it is ${request.state}`
+      : verifyGate(request.gate, { id: request.id, what: WHAT, digest: planSubject(plan) }, roles, signer);
+  if (problem !== null)
+    throw new TunnelgateError('CONFLICT', `bootstrap request ${request.id} cannot run: ${problem}`, {
       hint: 'request it again with --apply',
     });
-  if (plan.hub !== request.hub || planDigest(plan) !== request.digest)
-    throw new TunnelgateError(
-      'CONFLICT',
-      `the bootstrap of hub "${request.hub}" no longer matches request ${request.id}`,
-      {
-        hint: 'the config or Tunnelgate changed since it was requested; request it again with --apply',
-      },
-    );
 }
 
 /** Audit detail of a request: the hub and what changes, short. */

@@ -1,7 +1,7 @@
 /**
  * `tunnelgate hub bootstrap <hub>`: prints the hardened hub setup for one hub; with `--apply --as
  * USER` asks for it (a pending request); with `--approve ID --as LEAD` a different person, a lead,
- * approves and it runs over SSH in one exec. See `hub/bootstrap-requests.ts` for the rules.
+ * approves and it runs over SSH in one exec. See `bot/bootstrap-requests.ts` for the rules.
  */
 import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
@@ -11,20 +11,20 @@ import {
   type BootstrapRequest,
   type BootstrapRequestOptions,
   BootstrapRequests,
-  checkApproval,
+  verifyBootstrap,
 } from '../bot/bootstrap-requests.js';
 import type { HubConfig, TunnelgateConfig } from '../config/schema.js';
 import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { pickHub } from '../domain/hubs.js';
+import { Actor } from '../domain/models/command.js';
+import type { Signer } from '../domain/signer.js';
 import { type BootstrapPlan, renderBootstrap, renderPlanText } from '../hub/bootstrap/bootstrap.js';
 import { applyBootstrap, type BootstrapOutcome } from '../hub/bootstrap/script.js';
-import type { AuditLog } from '../store/audit-log.js';
-
-// Imported for its side effect: it registers the hub programs the bootstrap installs.
-
-import { pickHub } from '../domain/hubs.js';
 import { hubPrograms } from '../hub/programs/catalog.js';
 import { HubConnection } from '../hub/ssh/hub-connection.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { RedisKeys } from '../store/keys.js';
 import { startRuntime } from './runtime.js';
 
 /** Parsed `hub bootstrap` arguments. */
@@ -42,6 +42,9 @@ export interface HubBootstrapArgs {
 export interface BootstrapDeps {
   config: TunnelgateConfig;
   redis: Redis;
+  keys: RedisKeys;
+  /** MACs the gate's decisions (the deployment secret's decision key). */
+  signer: Signer;
   audit: AuditLog;
   logger: Logger;
   clock: () => Date;
@@ -75,19 +78,14 @@ export async function requestBootstrap(
   as: string,
 ): Promise<{ request: BootstrapRequest; plan: BootstrapPlan }> {
   const { hub, plan } = await planFor(deps.config, hubName, options);
-  const request = await new BootstrapRequests(deps.redis, deps.config.redis.prefix).create(
-    plan,
-    options,
-    as,
-    deps.clock(),
-  );
+  const request = await new BootstrapRequests(deps.redis, deps.keys).create(plan, options, as, deps.clock());
   await auditBootstrap(deps.audit, as, hub, request, 'pending');
   return { request, plan };
 }
 
 /**
  * `--approve ID --as LEAD`: checks the approval, marks the request approved, runs the bootstrap
- * over SSH and records applied or failed. Throws what {@link checkApproval} throws (audited as
+ * over SSH and records applied or failed. Throws what the gate throws (audited as
  * refused), or the hub's error after recording the failure.
  */
 export async function approveBootstrap(
@@ -95,33 +93,29 @@ export async function approveBootstrap(
   id: string,
   as: string,
 ): Promise<{ request: BootstrapRequest; outcome: BootstrapOutcome }> {
-  const store = new BootstrapRequests(deps.redis, deps.config.redis.prefix);
+  const store = new BootstrapRequests(deps.redis, deps.keys);
   const pending = await store.get(id);
   const { hub, plan } = await planFor(deps.config, pending.hub, pending.options);
+  const { roles } = deps.config;
+  let approved: BootstrapRequest;
   try {
-    checkApproval(pending, as, plan, deps.config.roles, deps.clock());
+    const actor = Actor.parse({ id: as });
+    approved = await store.approve(id, plan, { actor, roles, now: deps.clock(), signer: deps.signer });
+    verifyBootstrap(approved, plan, roles, deps.signer);
   } catch (err) {
     await auditBootstrap(deps.audit, as, hub, pending, 'refused', toTunnelgateError(err).message);
     throw err;
   }
-  const approved = await store.transition(id, 'pending', { state: 'approved', approvedBy: as });
   const conn = new HubConnection(hub, { logger: deps.logger });
   try {
     const outcome = await applyBootstrap(conn, plan, pending.options.sshFrom);
-    const request = await store.transition(id, 'approved', {
-      state: 'applied',
-      finishedAt: deps.clock().toISOString(),
-    });
+    const request = await store.finish(id, { at: deps.clock() });
     await auditBootstrap(deps.audit, as, hub, request, 'ok');
     return { request, outcome };
   } catch (err) {
     const error = toTunnelgateError(err);
     deps.logger.error({ err: error, hub: hub.name, request: id }, 'hub bootstrap failed');
-    await store.transition(id, 'approved', {
-      state: 'failed',
-      finishedAt: deps.clock().toISOString(),
-      error: error.message,
-    });
+    await store.finish(id, { at: deps.clock(), error: error.message });
     await auditBootstrap(deps.audit, as, hub, approved, 'failed', error.message);
     throw err;
   } finally {
@@ -157,6 +151,8 @@ export async function runHubBootstrap(
     const deps = {
       config,
       redis: runtime.bot.redis,
+      keys: runtime.bot.keys,
+      signer: runtime.bot.signer,
       audit: runtime.bot.audit,
       logger,
       clock: runtime.bot.clock,
@@ -165,7 +161,7 @@ export async function runHubBootstrap(
       const { request } = await requestBootstrap(deps, args.hub, options, args.as);
       out.write(
         [
-          `bootstrap request ${request.id} for hub "${request.hub}" is pending a lead's approval (until ${request.pendingUntil}).`,
+          `bootstrap request ${request.id} for hub "${request.hub}" is pending a lead's approval (until ${request.gate.until}).`,
           'It will write:',
           ...request.files.map((f) => `  ${f}`),
           `A lead other than ${request.requestedBy} approves and runs it with:`,
@@ -175,7 +171,7 @@ export async function runHubBootstrap(
       );
       return 0;
     }
-    const pending = await new BootstrapRequests(runtime.bot.redis, config.redis.prefix).get(args.approve);
+    const pending = await new BootstrapRequests(runtime.bot.redis, runtime.bot.keys).get(args.approve);
     if (pending.hub !== pickHub(config, args.hub))
       throw new TunnelgateError(
         'INPUT_INVALID',

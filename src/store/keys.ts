@@ -34,6 +34,8 @@ export interface RedisKeys {
   rate(user: string, window: number): string;
   /** The key rotation in progress for one peer of a hub. */
   rotation(hub: string, peer: string): string;
+  /** A hub bootstrap request (`b-…`). */
+  bootstrap(id: string): string;
 }
 
 /** Builds the key names for a prefix. */
@@ -55,5 +57,6 @@ export function redisKeys(prefix: string): RedisKeys {
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
     rotation: (hub, peer) => `${prefix}:rot:${hub}:${peer}`,
+    bootstrap: (id) => `${prefix}:bootstrap:${id}`,
   };
 }

@@ -4,6 +4,7 @@
  * lifecycle runs as the least-privilege `tunnelgate` user with sudo, which can run nothing else
  * as root.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import { approveBootstrap, type BootstrapDeps, planFor, requestBootstrap } from 
 import { HubConfig } from '../../src/config/schema.js';
 import { TunnelgateError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
+import { approvers } from '../../src/domain/gate.js';
+import { hmacSigner } from '../../src/domain/signer.js';
 import { bootstrapSteps, readOutcome } from '../../src/hub/bootstrap/script.js';
 import { hubPrograms } from '../../src/hub/programs/catalog.js';
 import { programStep } from '../../src/hub/programs/registry.js';
@@ -23,6 +26,7 @@ import { buildScript, readScriptOutput, runScript } from '../../src/hub/ssh/remo
 import { labConfig } from '../../src/lab/config.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { AuditLog } from '../../src/store/audit-log.js';
+import { redisKeys } from '../../src/store/keys.js';
 import { listPeers, parseWgConf } from '../../src/wg/conf.js';
 import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
@@ -77,7 +81,15 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       dataDir,
       leads: ['alice', 'dave'],
     });
-    deps = { config, redis, audit: new AuditLog(redis, fresh.prefix), logger, clock: () => new Date() };
+    deps = {
+      config,
+      redis,
+      keys: redisKeys(fresh.prefix),
+      signer: hmacSigner({ decision: randomBytes(32), job: randomBytes(32), audit: randomBytes(32) }),
+      audit: new AuditLog(redis, fresh.prefix),
+      logger,
+      clock: () => new Date(),
+    };
   });
   afterAll(async () => {
     await h?.stop();
@@ -99,8 +111,10 @@ lab.describe('hub bootstrap of a bare lab host', () => {
     const { outcome } = await approveBootstrap(deps, request.id, 'dave');
     wgPublicKey = outcome.publicKey;
     expect(wgPublicKey).toMatch(/^[A-Za-z0-9+/]{43}=$/);
-    const store = new BootstrapRequests(redis, fresh.prefix);
-    expect(await store.get(request.id)).toMatchObject({ state: 'applied', approvedBy: 'dave' });
+    const store = new BootstrapRequests(redis, redisKeys(fresh.prefix));
+    const applied = await store.get(request.id);
+    expect(applied.state).toBe('applied');
+    expect(approvers(applied.gate)).toEqual(['dave']);
     await expectTunnelgateError(approveBootstrap(deps, request.id, 'dave'), 'CONFLICT', /already applied/);
 
     const host = bare().host;
