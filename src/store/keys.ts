@@ -32,6 +32,12 @@ export interface RedisKeys {
   requestLock(user: string): string;
   /** One user's command count in the current rate-limit window. */
   rate(user: string, window: number): string;
+  /** The audit log stream (entries chained by HMAC, see audit-chain.ts). */
+  audit: string;
+  /** The MAC of the audit log's last entry. */
+  auditHead: string;
+  /** How far `/vpn log` has verified the audit log (MACed JSON). */
+  auditCheckpoint: string;
 }
 
 /** Builds the key names for a prefix. */
@@ -52,5 +58,8 @@ export function redisKeys(prefix: string): RedisKeys {
     keyChange: (id) => `${prefix}:keychange:${id}`,
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
+    audit: `${prefix}:audit`,
+    auditHead: `${prefix}:audit:head`,
+    auditCheckpoint: `${prefix}:audit:checkpoint`,
   };
 }

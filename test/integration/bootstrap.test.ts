@@ -23,6 +23,8 @@ import { buildScript, readScriptOutput, runScript } from '../../src/hub/ssh/remo
 import { labConfig } from '../../src/lab/config.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { AuditLog } from '../../src/store/audit-log.js';
+import { KeyVault } from '../../src/store/key-vault.js';
+import { redisKeys } from '../../src/store/keys.js';
 import { listPeers, parseWgConf } from '../../src/wg/conf.js';
 import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
@@ -77,7 +79,9 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       dataDir,
       leads: ['alice', 'dave'],
     });
-    deps = { config, redis, audit: new AuditLog(redis, fresh.prefix), logger, clock: () => new Date() };
+    const signer = (await KeyVault.open({ dataDir, env: {} })).signer();
+    const audit = new AuditLog(redis, redisKeys(fresh.prefix), signer);
+    deps = { config, redis, audit, logger, clock: () => new Date() };
   });
   afterAll(async () => {
     await h?.stop();
