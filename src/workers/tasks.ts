@@ -3,6 +3,7 @@
  * reads one dump per hub (hubs in parallel) and joins it with the inventory into peer views with
  * latest handshake and transfer; a hub that cannot be read still lists its peers from the
  * inventory, marked not live. The expire-request job ends requests left pending past their TTL.
+ * The scheduled reminder check is the maintenance run: it also prunes old finished requests.
  */
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { toTunnelgateError } from '../core/errors.js';
@@ -18,6 +19,7 @@ import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
 import type { WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
+import { pruneFinished } from './prune.js';
 import { runReminderCheck } from './reminders.js';
 
 type PeersJob = Extract<TaskJob, { kind: 'peers' }>;
@@ -132,8 +134,11 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
           return readPeers(ctx, task, job.id);
         case 'expire-request':
           return expireRequest(ctx, task.requestId, job.id);
-        case 'reminder-check':
-          return runReminderCheck(ctx, job.id);
+        case 'reminder-check': {
+          // The scheduled maintenance run: pruning needs only Redis, so it goes first.
+          const pruned = await pruneFinished(ctx);
+          return { ...(await runReminderCheck(ctx, job.id)), pruned };
+        }
         case 'diagnose':
           return diagnose(ctx, task, job.id);
         case 'audit':
