@@ -164,11 +164,19 @@ export class AuditLog {
    * none or it does not verify): each entry's shape, its link to the previous entry and its MAC;
    * then that the head names the last entry and that the log holds exactly the entries counted,
    * so entries removed before the checkpoint are caught too. The entry at the checkpoint is checked
-   * again. An intact chain moves the checkpoint to its last entry. Safe while others append.
+   * again; the others before it only by a full verification (the scheduled maintenance run does
+   * one). An intact chain moves the checkpoint to its last entry; a break drops it, so every later
+   * verification walks from the start and names the break again. Safe while others append.
    * @throws TunnelgateError INTERNAL when Redis fails the final head read.
    */
   async verify(options: { full?: boolean } = {}): Promise<AuditVerification> {
-    const start = await this.#start(options.full === true);
+    const verdict = await this.#walk(options.full === true);
+    if (!verdict.intact) await this.redis.del(this.#checkpoint);
+    return verdict;
+  }
+
+  async #walk(full: boolean): Promise<AuditVerification> {
+    const start = await this.#start(full);
     if ('broken' in start) return start.broken;
     let { prevMac, lastId, count } = start;
     let lastAt: string | undefined;

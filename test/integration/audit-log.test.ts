@@ -337,6 +337,20 @@ describe('AuditLog', () => {
       });
     });
 
+    it('misses a rewrite before the checkpoint until a full verification, which drops the checkpoint so every later one names it', async () => {
+      const log = open();
+      const records = await seed(log, 4);
+      await log.verify();
+      const old = records[1] as AuditRecord;
+      await rewrite(old.seq, (fields) => ({ ...fields, result: 'refused' }));
+      // The incremental check reads only what is new (here: nothing); the scheduled full one reads it all.
+      expect(await log.verify()).toMatchObject({ intact: true, read: 0 });
+      const broken = { seq: old.seq, at: old.at, reason: expect.stringMatching(/does not match its MAC/) };
+      expect(await log.verify({ full: true })).toMatchObject({ intact: false, broken });
+      expect(await redis.exists(keys.auditCheckpoint)).toBe(0);
+      expect(await log.verify()).toMatchObject({ intact: false, checkpoint: 'none', broken });
+    });
+
     it('refuses a forged checkpoint that skips a tampered part, and verifies from the start', async () => {
       const log = open();
       const records = await seed(log, 4);
