@@ -56,7 +56,11 @@ export const GENESIS_MAC = '0'.repeat(64);
  * `link\n<prevMac>\n<canonical JSON of the entry>` (keys sorted, absent fields left out).
  */
 export function linkMac(signer: Signer, prevMac: string, entry: AuditEntry): string {
-  return signer.mac('audit', `link\n${prevMac}\n${canonicalJson(entry)}`);
+  return signer.mac('audit', linkText(prevMac, entry));
+}
+
+function linkText(prevMac: string, entry: AuditEntry): string {
+  return `link\n${prevMac}\n${canonicalJson(entry)}`;
 }
 
 /** Checks one stored entry against the previous MAC; returns its record, or why it is broken. */
@@ -67,11 +71,15 @@ export function checkLink(
   prevMac: string,
 ): AuditRecord | string {
   const parsed = AuditRecord.safeParse({ ...fields, seq });
-  if (!parsed.success) return 'the entry is malformed';
+  if (!parsed.success) {
+    return 'hash' in fields && !('mac' in fields)
+      ? 'the entry is in the old unkeyed hash format (written before HMAC chaining, or forged)'
+      : 'the entry is malformed';
+  }
   const { seq: _seq, prevMac: storedPrev, mac, ...entry } = parsed.data;
   if (storedPrev !== prevMac)
     return 'the entry does not link to the previous one (an entry was removed or inserted)';
-  if (!verifyMac(signer, 'audit', `link\n${storedPrev}\n${canonicalJson(entry)}`, mac)) {
+  if (!verifyMac(signer, 'audit', linkText(storedPrev, entry), mac)) {
     return 'the entry does not match its MAC (it was changed, or made with another secret)';
   }
   return parsed.data;

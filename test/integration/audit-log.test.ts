@@ -196,6 +196,37 @@ describe('AuditLog', () => {
     });
   });
 
+  it('refuses a log written in the old unkeyed sha256 format, which anyone with Redis access can recompute', async () => {
+    let prevHash = GENESIS_MAC;
+    const ids: string[] = [];
+    for (const target of ['t0', 't1']) {
+      const entry = {
+        action: 'approve',
+        actor: 'U01LEAD',
+        at: '2025-03-01T09:30:00.000Z',
+        result: 'ok',
+        target,
+      };
+      const hash = createHash('sha256')
+        .update(`${prevHash}\n${JSON.stringify(entry)}`)
+        .digest('hex');
+      ids.push(
+        (await redis.xadd(keys.audit, '*', ...Object.entries({ ...entry, prevHash, hash }).flat())) as string,
+      );
+      prevHash = hash;
+    }
+    await redis.set(keys.auditHead, prevHash);
+    expect(await open().verify()).toMatchObject({
+      intact: false,
+      checked: 0,
+      broken: {
+        seq: ids[0],
+        at: '2025-03-01T09:30:00.000Z',
+        reason: expect.stringMatching(/old unkeyed hash/),
+      },
+    });
+  });
+
   it('refuses a whole chain made with another secret, at its first entry', async () => {
     const records = await seed(open(redis, deploymentSigner()), 3);
     expect(await open().verify()).toMatchObject({
