@@ -110,6 +110,12 @@ function refuseTooLong(command: Command, maxMs: number): void {
 }
 
 /**
+ * Verbs outside the rate limit: help costs nothing, and a decision acts on a request someone else
+ * filed (and was counted for), so a lead working through a queue of approvals is never throttled.
+ */
+const UNCOUNTED: ReadonlySet<Command['verb']> = new Set(['help', 'approve', 'deny']);
+
+/**
  * The per-user rate limit, in Redis so every bot process counts the same window. Throws CONFLICT
  * past `policy.commandsPerMinute`.
  */
@@ -136,7 +142,7 @@ async function countCommand(ctx: BotContext, actor: Actor): Promise<void> {
 export async function runCommand(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
   try {
     refuseTooLong(command, ctx.config.policy.maxDuration);
-    if (command.verb !== 'help') await countCommand(ctx, actor);
+    if (!UNCOUNTED.has(command.verb)) await countCommand(ctx, actor);
     return await route(ctx, actor, command);
   } catch (thrown) {
     const error = toTunnelgateError(thrown);

@@ -28,7 +28,7 @@ export async function startRotation(
   record: PeerRecord,
   start: RotationStart,
 ): Promise<Message> {
-  const store = new RotationStore(ctx.redis, ctx.config.redis.prefix);
+  const store = new RotationStore(ctx.redis, ctx.keys);
   const now = ctx.clock();
   const keys = start.publicKey === undefined ? generateKeyPair() : null;
   const rotation: RotationRecord = {

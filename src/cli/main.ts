@@ -34,7 +34,7 @@ Commands:
                      --global for every guild; re-run after upgrading to update it)
   reconcile [--hub NAME] [--json]
                      compare hubs with the inventory, report drift, restore lost records
-  demo               bring up a lab hub and walk through request -> approve -> connect -> revoke
+  demo               bring up a lab hub: request -> approve -> connect -> revoke, then on-call diagnose -> fix
   help               this text
 
 Configuration: tunnelgate.yaml, or the file named by TUNNELGATE_CONFIG (see tunnelgate.example.yaml).

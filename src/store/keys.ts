@@ -32,6 +32,8 @@ export interface RedisKeys {
   requestLock(user: string): string;
   /** One user's command count in the current rate-limit window. */
   rate(user: string, window: number): string;
+  /** The key rotation in progress for one peer of a hub. */
+  rotation(hub: string, peer: string): string;
   /** The audit log stream (entries chained by HMAC, see audit-chain.ts). */
   audit: string;
   /** The MAC of the audit log's last entry. */
@@ -58,6 +60,7 @@ export function redisKeys(prefix: string): RedisKeys {
     keyChange: (id) => `${prefix}:keychange:${id}`,
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
+    rotation: (hub, peer) => `${prefix}:rot:${hub}:${peer}`,
     audit: `${prefix}:audit`,
     auditHead: `${prefix}:audit:head`,
     auditCheckpoint: `${prefix}:audit:checkpoint`,

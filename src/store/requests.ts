@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { TunnelgateError } from '../core/errors.js';
 import { AccessRequest, prunable, type RequestState } from '../domain/models/request.js';
 import type { RedisKeys } from './keys.js';
+import { COMPARE_AND_SET } from './scripts.js';
 
 /** The outcome of an update function: a new record, or an error that leaves Redis unchanged. */
 export type UpdateResult<T> =
@@ -15,13 +16,6 @@ export type UpdateResult<T> =
   | { ok: false; error: TunnelgateError };
 
 const MAX_CAS_RETRIES = 50;
-
-/** Sets KEYS[1] to ARGV[2] only if it still holds ARGV[1]. */
-const COMPARE_AND_SET = `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
 
 /**
  * Removes a request, its sealed key and its index entries if the record still holds ARGV[1].
@@ -86,7 +80,7 @@ export class RequestStore {
       const result = change(AccessRequest.parse(JSON.parse(raw)));
       if (!result.ok) return result;
       const next = JSON.stringify(AccessRequest.parse(result.request));
-      const written = await this.redis.eval(COMPARE_AND_SET, 1, key, raw, next);
+      const written = await this.redis.eval(COMPARE_AND_SET, 1, key, raw, next, '');
       if (written === 1) return result;
     }
     throw new TunnelgateError('CONFLICT', `request ${id} is being changed by someone else; try again`);

@@ -1,5 +1,5 @@
 /**
- * Key rotations in progress, one per peer, in Redis (`<prefix>:rot:<hub>:<peer>`). The record is
+ * Key rotations in progress, one per peer, in Redis (`keys.rotation`). The record is
  * the durable state of the rotation state machine, so a crashed worker resumes (or rolls back) from
  * whatever step it reached. It holds public material only: a generated private key is sealed under
  * {@link rotationSealId} until its config is delivered.
@@ -9,11 +9,12 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { TunnelgateError } from '../core/errors.js';
 import { HubName, KeyChangeId, PeerName, RequestId, UserId } from '../core/ids.js';
 import { Gate } from '../domain/gate.js';
 import { TunnelMode } from '../domain/models/request.js';
 import { PublicKey } from '../wg/keys.js';
+import { JsonRecords } from './json-record.js';
+import type { RedisKeys } from './keys.js';
 
 /**
  * staging: recorded by the bot, the new key is not on the hub yet. staged: the new key is on the
@@ -58,39 +59,24 @@ export function rotationSealId(hub: string, peer: string): string {
   return `rot-${hub}-${peer}`;
 }
 
-/** Sets KEYS[1] to ARGV[2] only if it still holds ARGV[1]. */
-const COMPARE_AND_SET = `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
-/** Deletes KEYS[1] only if it still holds ARGV[1]. */
-const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
-
+/** Rotations in progress, as compare-and-set JSON records (keys from {@link RedisKeys.rotation}). */
 export class RotationStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
+  private readonly records: JsonRecords<typeof RotationRecord>;
 
-  private key(hub: string, peer: string): string {
-    return `${this.prefix}:rot:${hub}:${peer}`;
+  constructor(
+    redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
+    this.records = new JsonRecords(redis, RotationRecord, 'rotation');
   }
 
   /** Records a new rotation; false when the peer already has one in progress. */
   async create(record: RotationRecord): Promise<boolean> {
-    const valid = RotationRecord.parse(record);
-    const done = await this.redis.set(this.key(valid.hub, valid.peer), JSON.stringify(valid), 'NX');
-    return done === 'OK';
+    return this.records.create(this.keys.rotation(record.hub, record.peer), record);
   }
 
   async find(hub: string, peer: string): Promise<RotationRecord | null> {
-    const raw = await this.redis.get(this.key(hub, peer));
-    return raw === null ? null : RotationRecord.parse(JSON.parse(raw));
+    return this.records.get(this.keys.rotation(hub, peer));
   }
 
   /**
@@ -102,22 +88,17 @@ export class RotationStore {
     peer: string,
     change: (current: RotationRecord) => RotationRecord,
   ): Promise<RotationRecord | null> {
-    const key = this.key(hub, peer);
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const raw = await this.redis.get(key);
-      if (raw === null) return null;
-      const next = RotationRecord.parse(change(RotationRecord.parse(JSON.parse(raw))));
-      if ((await this.redis.eval(COMPARE_AND_SET, 1, key, raw, JSON.stringify(next))) === 1) return next;
-    }
-    throw new TunnelgateError('CONFLICT', `the rotation of ${peer} is being changed by someone else`);
+    const outcome = await this.records.update(this.keys.rotation(hub, peer), (current) => ({
+      write: change(current),
+    }));
+    return outcome.status === 'missing' ? null : outcome.value;
   }
 
   /** Ends a rotation (done or rolled back) if it is still the one with `newPublicKey`. */
   async finish(hub: string, peer: string, newPublicKey: string): Promise<void> {
-    const key = this.key(hub, peer);
-    const raw = await this.redis.get(key);
-    if (raw === null) return;
-    if (RotationRecord.parse(JSON.parse(raw)).newPublicKey !== newPublicKey) return;
-    await this.redis.eval(COMPARE_AND_DELETE, 1, key, raw);
+    await this.records.deleteIf(
+      this.keys.rotation(hub, peer),
+      (current) => current.newPublicKey === newPublicKey,
+    );
   }
 }

@@ -100,7 +100,7 @@ function reminderMessages(record: PeerRecord, reply: Extract<Reply, { kind: 'key
 export async function runReminderCheck(ctx: WorkerContext, runId?: string): Promise<ReminderReport> {
   const now = ctx.clock();
   const policy = ctx.config.policy;
-  const rotations = new RotationStore(ctx.redis, ctx.config.redis.prefix);
+  const rotations = new RotationStore(ctx.redis, ctx.keys);
   const report: ReminderReport = { sent: [], idle: [], unreadable: [] };
   const markTtl = policy.keyMaxAge + policy.overdueGrace + 86_400_000;
   const idleViews: PeerView[] = [];

@@ -53,7 +53,7 @@ export type { RotateOutcome } from './rotate-commit.js';
 
 /** Runs the rotation of `job.peer` one step further. Throws TunnelgateError on hub failures. */
 export async function rotate(ctx: WorkerContext, job: RotateJob, jobId?: string): Promise<RotateOutcome> {
-  const store = new RotationStore(ctx.redis, ctx.config.redis.prefix);
+  const store = new RotationStore(ctx.redis, ctx.keys);
   const rotation = await store.find(job.hub, job.peer);
   if (rotation === null) return 'none';
   const old = await ctx.inventory.find(rotation.hub, rotation.oldPublicKey);
@@ -232,7 +232,7 @@ export async function rotateFailed(
   error: TunnelgateError,
   jobId?: string,
 ): Promise<void> {
-  const rotation = await new RotationStore(ctx.redis, ctx.config.redis.prefix).find(job.hub, job.peer);
+  const rotation = await new RotationStore(ctx.redis, ctx.keys).find(job.hub, job.peer);
   await ctx.audit.append({
     at: ctx.clock().toISOString(),
     actor: rotation?.by ?? 'worker',

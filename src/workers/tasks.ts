@@ -78,7 +78,7 @@ export async function readPeers(ctx: WorkerContext, job: PeersJob, jobId?: strin
 
 /** Adds each peer's key rotation in progress (one Redis read per peer: status shows a few peers). */
 async function withRotations(ctx: WorkerContext, peers: PeerView[]): Promise<PeerView[]> {
-  const store = new RotationStore(ctx.redis, ctx.config.redis.prefix);
+  const store = new RotationStore(ctx.redis, ctx.keys);
   return Promise.all(
     peers.map(async (view) => {
       const rotation = await store.find(view.hub, view.peer);

@@ -336,7 +336,7 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
     const bobs = h.standin.click(USERS.bob.id, String(toLeads?.id), button);
     expect((await callbackOf(bobs)).body).toEqual({ type: 5, data: { flags: 64 } });
     expect(text(await answerOf(bobs))).toContain(`only ${USERS.carol.id} or a lead can rotate ${peer}`);
-    const rotations = new RotationStore(h.runtime.bot.redis, h.config.redis.prefix);
+    const rotations = new RotationStore(h.runtime.bot.redis, h.runtime.bot.keys);
     expect(await rotations.find('hub1', peer)).toBeNull();
 
     const click = h.standin.click(USERS.carol.id, String(dm?.id), button);

@@ -26,7 +26,7 @@ lab.describe('key changes by someone but the owner, on a lab hub', () => {
     parseDump((await lab.hub().exec(['wg', 'show', 'wg0', 'dump'])).stdout).peers.map(
       (p) => p.publicKey as string,
     );
-  const rotations = () => new RotationStore(h.runtime.bot.redis, h.prefix);
+  const rotations = () => new RotationStore(h.runtime.bot.redis, h.runtime.bot.keys);
   const provision = async (user: string, line: string) => {
     const id = replyOf(await h.run(user, line), 'request.pending')?.request.id ?? '';
     await h.run('alice', `/vpn approve ${id}`);

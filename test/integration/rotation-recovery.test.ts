@@ -55,7 +55,7 @@ lab.describe('key rotation between move and commit, on a lab hub', () => {
   const after = (from: number, predicate: (m: Message) => boolean) =>
     h.waitFor((m) => h.messages.indexOf(m) >= from && predicate(m), 60_000);
   const phase = (name: string) => (m: Message) => m.reply.kind === 'peer.rotation' && m.reply.phase === name;
-  const rotations = () => new RotationStore(h.runtime.bot.redis, h.prefix);
+  const rotations = () => new RotationStore(h.runtime.bot.redis, h.runtime.bot.keys);
 
   /** Starts a rotation of bob-laptop with a generated key; resolves once it is staged. */
   async function stageRotation() {

@@ -109,7 +109,9 @@ lab.describe('zero-downtime key rotation on a lab hub', () => {
       '10.66.1.2/32': newKey,
     });
     expect((await h.runtime.bot.requests.get(pending?.request.id ?? '')).publicKey).toBe(newKey);
-    expect(await new RotationStore(h.runtime.bot.redis, h.prefix).find('hub1', 'bob-laptop')).toBeNull();
+    expect(
+      await new RotationStore(h.runtime.bot.redis, h.runtime.bot.keys).find('hub1', 'bob-laptop'),
+    ).toBeNull();
     expect(
       await h.runtime.bot.redis.exists(h.runtime.bot.keys.sealedKey(rotationSealId('hub1', 'bob-laptop'))),
     ).toBe(0);
@@ -142,6 +144,8 @@ lab.describe('zero-downtime key rotation on a lab hub', () => {
   it('refuses a rotation by someone who is neither the owner nor a lead', async () => {
     const replies = await h.run('carol', '/vpn rotate bob-laptop');
     expect(replyOf(replies, 'error')?.code).toBe('FORBIDDEN');
-    expect(await new RotationStore(h.runtime.bot.redis, h.prefix).find('hub1', 'bob-laptop')).toBeNull();
+    expect(
+      await new RotationStore(h.runtime.bot.redis, h.runtime.bot.keys).find('hub1', 'bob-laptop'),
+    ).toBeNull();
   });
 });

@@ -292,7 +292,7 @@ lab.describe('the Slack adapter on real Bolt, a Slack stand-in and a lab hub', (
     const button = blocks.find((b) => b.type === 'actions')?.elements?.[0];
     expect(button).toMatchObject({ action_id: ROTATE_ACTION, value: peer, text: { text: 'Rotate now' } });
 
-    const rotations = new RotationStore(h.runtime.bot.redis, h.prefix);
+    const rotations = new RotationStore(h.runtime.bot.redis, h.runtime.bot.keys);
     const other = await h.click('U0CAROL', ROTATE_ACTION, peer, '1700000000.000005');
     expect(other.status).toBe(200);
     const refused = await h.standin.waitFor(

@@ -23,7 +23,7 @@ export async function handleRotate(
   command: RotateCommand,
 ): Promise<Message[]> {
   const record = await ownedOrLedPeer(ctx, actor, command.peer, 'rotate');
-  const store = new RotationStore(ctx.redis, ctx.config.redis.prefix);
+  const store = new RotationStore(ctx.redis, ctx.keys);
   const now = ctx.clock();
   const existing = await store.find(record.hub, record.peer);
   if (existing !== null) {
