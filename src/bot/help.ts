@@ -76,7 +76,11 @@ const TOPICS: Readonly<Record<Verb, Topic>> = {
   },
   log: {
     who: 'leads',
-    details: ['Shows the latest audit log entries (1-200, default 20) and whether the hash chain is intact.'],
+    details: [
+      'Shows the latest audit log entries (1-200, default 20) and whether the chain of MACs (made with',
+      'the deployment secret) is intact; a break names the entry and its time. Only entries added since',
+      'the last check are verified again.',
+    ],
     examples: ['/vpn log', '/vpn log 50'],
   },
   diagnose: {

@@ -88,7 +88,7 @@ export async function runDemo(logger: Logger, output: Writable = process.stdout)
     write(`hub ${hub.name} at ${hub.configEntry().endpoint}, tunnel subnet ${hub.subnet}\n`);
     const lifecycle = await lifecycleAct(stage);
     const onCall = lifecycle ? await onCallAct(stage) : false;
-    say('The audit log, hash-chained');
+    say('The audit log, chained by HMACs with the deployment secret');
     await stage.run('alice', '/vpn log 20');
     const ok = lifecycle && onCall;
     say(ok ? 'Demo complete' : 'Demo finished with problems (see above)');

@@ -88,14 +88,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await queues.init();
     const metrics = new Metrics(config, logger);
     const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
+    const signer = vault.signer();
     const shared = {
-      signer: vault.signer(),
+      signer,
       config,
       redis,
       keys,
       requests: new RequestStore(redis, keys),
       inventory: new InventoryStore(redis, keys),
-      audit: new AuditLog(redis, config.redis.prefix),
+      audit: new AuditLog(redis, keys, signer, options.clock),
       clock: options.clock ?? (() => new Date()),
       logger,
     };

@@ -98,7 +98,10 @@ export const PolicyConfig = z.object({
   keyMaxAge: Duration.default(90 * 86_400_000),
   /** Owners are reminded this long before keyMaxAge (default 14d). */
   reminderLead: Duration.default(14 * 86_400_000),
-  /** When the reminder check runs (cron, default daily at 09:00). */
+  /**
+   * When the maintenance run goes (cron, default daily at 09:00): the reminder check, the pruning
+   * of finished requests and the full audit chain check.
+   */
   reminderCron: z.string().min(9).default('0 9 * * *'),
   /** A staged rotation key must handshake within this or is rolled back (default 24h). */
   rotationWindow: Duration.default(24 * 3_600_000),
@@ -111,6 +114,12 @@ export const PolicyConfig = z.object({
   offboardOnLeave: z.boolean().default(false),
   /** How often `reconcile` runs in the background (default 1h). */
   reconcileEvery: Duration.default(3_600_000),
+  /**
+   * Denied, revoked, expired and failed requests (and their sealed keys) are removed this long
+   * after they ended, on the scheduled `reminderCron` run; the audit log keeps every entry about
+   * them (default 30d).
+   */
+  keepFinished: Duration.default(30 * 86_400_000),
 });
 export type PolicyConfig = z.infer<typeof PolicyConfig>;
 

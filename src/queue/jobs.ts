@@ -66,7 +66,10 @@ export const TaskJob = z.discriminatedUnion('kind', [
   }),
   /** Expires a request still pending at its deadline, and tells the requester. */
   z.object({ kind: z.literal('expire-request'), requestId: RequestId }),
-  /** The scheduled key-age and idle-peer check (workers/reminders.ts). */
+  /**
+   * The scheduled maintenance run: key-age and idle-peer check (workers/reminders.ts), pruning
+   * (workers/prune.ts) and the full audit chain check (workers/audit-check.ts).
+   */
   z.object({ kind: z.literal('reminder-check') }),
   /** `/vpn diagnose`: the playbook over one hub (or one peer on it), read in one exec (workers/diagnose.ts). */
   z.object({ kind: z.literal('diagnose'), hub: HubName, peer: PeerName.optional(), to: UserId }),

@@ -36,6 +36,12 @@ export interface RedisKeys {
   rotation(hub: string, peer: string): string;
   /** A hub bootstrap request (`b-…`). */
   bootstrap(id: string): string;
+  /** The audit log stream (entries chained by HMAC, see audit-chain.ts). */
+  audit: string;
+  /** The MAC of the audit log's last entry. */
+  auditHead: string;
+  /** How far `/vpn log` has verified the audit log (MACed JSON). */
+  auditCheckpoint: string;
 }
 
 /** Builds the key names for a prefix. */
@@ -58,5 +64,8 @@ export function redisKeys(prefix: string): RedisKeys {
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
     rotation: (hub, peer) => `${prefix}:rot:${hub}:${peer}`,
     bootstrap: (id) => `${prefix}:bootstrap:${id}`,
+    audit: `${prefix}:audit`,
+    auditHead: `${prefix}:audit:head`,
+    auditCheckpoint: `${prefix}:audit:checkpoint`,
   };
 }

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { TunnelgateError } from '../core/errors.js';
-import { AccessRequest, type RequestState } from '../domain/models/request.js';
+import { AccessRequest, prunable, type RequestState } from '../domain/models/request.js';
 import type { RedisKeys } from './keys.js';
 import { COMPARE_AND_SET } from './scripts.js';
 
@@ -16,6 +16,18 @@ export type UpdateResult<T> =
   | { ok: false; error: TunnelgateError };
 
 const MAX_CAS_RETRIES = 50;
+
+/**
+ * Removes a request, its sealed key and its index entries if the record still holds ARGV[1].
+ * KEYS: request, requests, requestsBy, requestsFor, sealedKey; ARGV[2] = the id. Returns 1 or 0.
+ */
+const REMOVE = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[5])
+for i = 2, 4 do redis.call('ZREM', KEYS[i], ARGV[2]) end
+return 1`;
+
+/** Requests read per round trip while pruning. */
+const PRUNE_PAGE = 500;
 
 export class RequestStore {
   constructor(
@@ -72,6 +84,38 @@ export class RequestStore {
       if (written === 1) return result;
     }
     throw new TunnelgateError('CONFLICT', `request ${id} is being changed by someone else; try again`);
+  }
+
+  /**
+   * Removes every request that {@link prunable} says finished before `cutoff` (and that `keep`
+   * does not hold on to), together with its sealed key and index entries. A request changed
+   * meanwhile is kept. Only requests created before `cutoff` are read. Returns the removed ones.
+   */
+  async prune(cutoff: Date, keep: (request: AccessRequest) => Promise<boolean>): Promise<AccessRequest[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.requests, '-inf', `(${cutoff.getTime()}`);
+    const removed: AccessRequest[] = [];
+    for (let i = 0; i < ids.length; i += PRUNE_PAGE) {
+      const page = ids.slice(i, i + PRUNE_PAGE);
+      const raws = await this.redis.mget(page.map((id) => this.keys.request(id)));
+      for (const raw of raws) {
+        if (raw === null) continue;
+        const request = AccessRequest.parse(JSON.parse(raw));
+        if (!prunable(request, cutoff) || (await keep(request))) continue;
+        const done = await this.redis.eval(
+          REMOVE,
+          5,
+          this.keys.request(request.id),
+          this.keys.requests,
+          this.keys.requestsBy(request.requester),
+          this.keys.requestsFor(request.peer),
+          this.keys.sealedKey(request.id),
+          raw,
+          request.id,
+        );
+        if (done === 1) removed.push(request);
+      }
+    }
+    return removed;
   }
 
   /** All requests, oldest first, optionally filtered (by requester or peer name via their index). */

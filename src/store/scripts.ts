@@ -1,7 +1,7 @@
 /**
  * The Lua scripts Tunnelgate runs that are not tied to one store's data layout: the one
  * compare-and-set every JSON record uses, and its delete. Record-layout scripts live with their
- * store (inventory-index.ts, inventory.ts, audit-log.ts); nothing else sends Lua.
+ * store (inventory-index.ts, inventory.ts, audit-log.ts, requests.ts); nothing else sends Lua.
  */
 
 /**

@@ -3,6 +3,8 @@
  * reads one dump per hub (hubs in parallel) and joins it with the inventory into peer views with
  * latest handshake and transfer; a hub that cannot be read still lists its peers from the
  * inventory, marked not live. The expire-request job ends requests left pending past their TTL.
+ * The scheduled reminder check is the maintenance run: it also prunes old finished requests and
+ * verifies the whole audit chain.
  */
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { toTunnelgateError } from '../core/errors.js';
@@ -16,8 +18,10 @@ import { QUEUE, TaskJob } from '../queue/jobs.js';
 import { RotationStore } from '../store/rotations.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
+import { checkAuditChain } from './audit-check.js';
 import type { WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
+import { pruneFinished } from './prune.js';
 import { runReminderCheck } from './reminders.js';
 
 type PeersJob = Extract<TaskJob, { kind: 'peers' }>;
@@ -132,8 +136,12 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
           return readPeers(ctx, task, job.id);
         case 'expire-request':
           return expireRequest(ctx, task.requestId, job.id);
-        case 'reminder-check':
-          return runReminderCheck(ctx, job.id);
+        case 'reminder-check': {
+          // The scheduled maintenance run: pruning and the audit check need only Redis, so they go first.
+          const pruned = await pruneFinished(ctx);
+          const chain = await checkAuditChain(ctx);
+          return { ...(await runReminderCheck(ctx, job.id)), pruned, chainIntact: chain.intact };
+        }
         case 'diagnose':
           return diagnose(ctx, task, job.id);
         case 'audit':

@@ -4,6 +4,7 @@ import type { LabHub } from '../../src/lab/hub.js';
 import { HubJob } from '../../src/queue/jobs.js';
 import { parseDump } from '../../src/wg/dump.js';
 import { generateKeyPair } from '../../src/wg/keys.js';
+import { checkAuditChain } from '../../src/workers/audit-check.js';
 import { useLab } from '../support/lab.js';
 import { redisUrl } from '../support/redis.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
@@ -148,7 +149,7 @@ lab.describe('leads: full tunnel, offboarding, expiry, reconcile and the audit l
     expect(await h.runtime.bot.inventory.listByOwner(['hub1', 'hub2'], 'quinn')).toEqual([rebuilt]);
   });
 
-  it('shows the hash-chained audit log to leads only', async () => {
+  it('shows the MAC-chained audit log to leads only', async () => {
     expect(replyOf(await h.run('bob', '/vpn log'), 'error')?.code).toBe('FORBIDDEN');
     const log = replyOf(await h.run('alice', '/vpn log 200'), 'audit.log');
     expect(log?.chainIntact).toBe(true);
@@ -161,5 +162,34 @@ lab.describe('leads: full tunnel, offboarding, expiry, reconcile and the audit l
         'alice reconcile drift',
       ]),
     );
+  });
+
+  it('the scheduled check and then /vpn log name an entry a Redis write rewrote after it was verified (last: it breaks the log)', async () => {
+    const redis = h.runtime.bot.redis;
+    const stream = h.runtime.bot.keys.audit;
+    const rows = await redis.xrange(stream, '-', '+');
+    const [seq] = rows[2] ?? [];
+    // Rewrite entry 3 in place (streams cannot be edited: copy with the change, swap the copy in).
+    const copy = `${stream}:forged`;
+    for (const [id, flat] of rows) {
+      const fields = id === seq ? flat.map((f, i) => (flat[i - 1] === 'actor' ? 'U09MALLORY' : f)) : flat;
+      await redis.xadd(copy, id, ...fields);
+    }
+    await redis.rename(copy, stream);
+
+    // /vpn log verified up to the newest entry before, so the scheduled full check finds it…
+    const verdict = await checkAuditChain(h.runtime.worker);
+    expect(verdict).toMatchObject({ intact: false, broken: { seq } });
+    const notice = await h.waitFor(
+      (m) => m.reply.kind === 'notice' && /audit chain BROKEN/.test(m.reply.text),
+    );
+    expect(notice.to).toEqual({ type: 'leads' });
+    expect(notice.reply.kind === 'notice' ? notice.reply.text : '').toContain(`at entry ${seq}`);
+
+    // …and from then on /vpn log names it too.
+    const log = replyOf(await h.run('alice', '/vpn log 5'), 'audit.log');
+    expect(log?.chainIntact).toBe(false);
+    expect(log?.broken).toMatchObject({ seq, reason: expect.stringMatching(/does not match its MAC/) });
+    expect(log?.broken?.at).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 });

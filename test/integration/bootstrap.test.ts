@@ -81,12 +81,14 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       dataDir,
       leads: ['alice', 'dave'],
     });
+    const signer = hmacSigner({ decision: randomBytes(32), job: randomBytes(32), audit: randomBytes(32) });
+    const keys = redisKeys(fresh.prefix);
     deps = {
       config,
       redis,
-      keys: redisKeys(fresh.prefix),
-      signer: hmacSigner({ decision: randomBytes(32), job: randomBytes(32), audit: randomBytes(32) }),
-      audit: new AuditLog(redis, fresh.prefix),
+      keys,
+      signer,
+      audit: new AuditLog(redis, keys, signer),
       logger,
       clock: () => new Date(),
     };

@@ -52,6 +52,23 @@ lab.describe('key-age reminders and idle peers on a lab hub', () => {
     await provision('erin', 'tablet');
     await age('bob-laptop', 8);
     await age('dave-desk', 11);
+    // A request denied 31 days ago (default keepFinished 30d) is pruned by the same scheduled run.
+    const denied = replyOf(await h.run('frank', '/vpn request phone'), 'request.pending')?.request.id ?? '';
+    await h.run('alice', `/vpn deny ${denied} not needed`);
+    const longAgo = new Date(Date.now() - 31 * DAY);
+    const { redis, keys } = h.runtime.bot;
+    const made = await h.runtime.bot.requests.update(denied, (r) => ({
+      ok: true,
+      request: {
+        ...r,
+        createdAt: longAgo.toISOString(),
+        history: r.history.map((e) => ({ ...e, at: longAgo.toISOString() })),
+      },
+    }));
+    if (!made.ok) throw made.error;
+    for (const index of [keys.requests, keys.requestsBy('frank'), keys.requestsFor(made.request.peer)]) {
+      await redis.zadd(index, longAgo.getTime(), denied);
+    }
 
     for (let i = 0; i < 2; i++) {
       replicas.push(
@@ -64,6 +81,15 @@ lab.describe('key-age reminders and idle peers on a lab hub', () => {
     await h.waitFor((m) => m.reply.kind === 'peer.idle');
     await sleep(4_000);
     await h.runtime.bot.queues.tasks.removeJobScheduler('reminders');
+
+    expect(await h.runtime.bot.requests.find(denied)).toBeNull();
+    const pruned = (await h.runtime.bot.audit.tail(200)).filter((e) => e.action === 'prune');
+    expect(pruned.map((e) => e.target)).toEqual([denied]);
+    // The scheduled full audit check ran on every tick and found the chain intact.
+    expect(h.messages.filter((m) => m.reply.kind === 'notice' && /audit chain/.test(m.reply.text))).toEqual(
+      [],
+    );
+    expect(await h.runtime.bot.audit.verify({ full: true })).toMatchObject({ intact: true });
 
     expect(reminders({ type: 'user', id: 'bob' }, 'bob-laptop', 'due')).toHaveLength(1);
     expect(reminders({ type: 'leads' }, 'bob-laptop', 'due')).toHaveLength(0);

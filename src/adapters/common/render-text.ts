@@ -14,6 +14,7 @@ import type {
 } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
 import { describeAction, renderAudit, renderDiagnosis } from '../../domain/render-diagnosis.js';
+import { auditVerdict } from './audit-verdict.js';
 
 /** Renders a reply as readable plain text (several lines for tables and previews). */
 export function renderText(reply: Reply): string {
@@ -95,9 +96,7 @@ export function renderText(reply: Reply): string {
     case 'audit.log':
       return lines(
         reply.entries.length === 0 ? 'The audit log is empty.' : renderAuditTable(reply.entries),
-        reply.chainIntact
-          ? 'Hash chain: intact.'
-          : 'Hash chain: BROKEN. The audit log was altered or damaged; tell an operator.',
+        ...auditVerdict(reply),
       );
     case 'reconcile.report':
       return lines(

@@ -9,6 +9,7 @@
 import type { types } from '@slack/bolt';
 import type { AuditReport, DiagnoseReport, Finding } from '../../domain/models/diagnosis.js';
 import type { Reply } from '../../domain/models/reply.js';
+import { auditVerdict } from '../common/audit-verdict.js';
 import { renderText } from '../common/render-text.js';
 
 export type Block = types.KnownBlock;
@@ -120,10 +121,8 @@ function replyBlocks(reply: Reply): Block[] {
           ),
           'The audit log is empty.',
         ),
-        context(
-          reply.chainIntact
-            ? ':link: Hash chain intact.'
-            : ':rotating_light: Hash chain BROKEN: tell an operator.',
+        ...auditVerdict(reply).map((line) =>
+          context(`${reply.chainIntact ? ':link:' : ':rotating_light:'} ${escapeMrkdwn(line)}`),
         ),
       ];
     case 'reconcile.report':

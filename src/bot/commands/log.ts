@@ -1,4 +1,8 @@
-/** `/vpn log [N]`: leads read the newest audit entries and whether the hash chain is intact. */
+/**
+ * `/vpn log [N]`: leads read the newest audit entries and whether the MAC chain is intact. Only
+ * the part of the chain after the last verified entry (the MACed checkpoint) is verified again;
+ * a break names the entry (stream id and time) where the chain stops verifying.
+ */
 import { TunnelgateError } from '../../core/errors.js';
 import type { Actor, Command } from '../../domain/models/command.js';
 import type { Message } from '../../domain/models/reply.js';
@@ -11,5 +15,13 @@ export async function handleLog(ctx: BotContext, actor: Actor, command: LogComma
   if (!isLead(actor, ctx.config.roles))
     throw new TunnelgateError('FORBIDDEN', 'only leads can read the audit log');
   const [entries, verdict] = await Promise.all([ctx.audit.tail(command.count), ctx.audit.verify()]);
-  return [toActor(actor, { kind: 'audit.log', entries, chainIntact: verdict.intact })];
+  return [
+    toActor(actor, {
+      kind: 'audit.log',
+      entries,
+      chainIntact: verdict.intact,
+      ...(verdict.broken === undefined ? {} : { broken: verdict.broken }),
+      ...(verdict.checkpoint === 'refused' ? { checkpointRefused: true } : {}),
+    }),
+  ];
 }

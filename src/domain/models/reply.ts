@@ -68,6 +68,10 @@ export const AuditEntryView = z.object({
 });
 export type AuditEntryView = z.infer<typeof AuditEntryView>;
 
+/** Where an audit chain breaks: the entry (stream id, its time) and why. */
+export const AuditBreakView = z.object({ seq: z.string(), at: z.string().optional(), reason: z.string() });
+export type AuditBreakView = z.infer<typeof AuditBreakView>;
+
 /** One difference between a hub and the inventory, found by reconcile. */
 export const DriftFinding = z.object({
   type: z.enum(['unknown-peer', 'missing-live', 'missing-file', 'restored', 'overlap']),
@@ -153,7 +157,15 @@ export const Reply = z.discriminatedUnion('kind', [
     pending: z.array(AccessRequest),
   }),
   z.object({ kind: z.literal('peer.status'), peers: z.array(PeerView) }),
-  z.object({ kind: z.literal('audit.log'), entries: z.array(AuditEntryView), chainIntact: z.boolean() }),
+  z.object({
+    kind: z.literal('audit.log'),
+    entries: z.array(AuditEntryView),
+    chainIntact: z.boolean(),
+    /** The link where the chain stops verifying. */
+    broken: AuditBreakView.optional(),
+    /** The stored verification checkpoint did not verify (forged?), so the whole chain was checked. */
+    checkpointRefused: z.boolean().optional(),
+  }),
   z.object({
     kind: z.literal('reconcile.report'),
     hub: HubName,

@@ -65,3 +65,20 @@ export type AccessRequest = z.infer<typeof AccessRequest>;
 
 /** States after which nothing more happens to a request. */
 export const FINAL_STATES: ReadonlySet<RequestState> = new Set(['denied', 'expired', 'revoked']);
+
+/**
+ * States whose requests are pruned after `policy.keepFinished`: the final states, and `failed`
+ * (a lead may still retry it, but not after that long).
+ */
+export const PRUNABLE_STATES: ReadonlySet<RequestState> = new Set(['denied', 'expired', 'revoked', 'failed']);
+
+/** When the request reached its current state: its last history entry, else its creation. Pure. */
+export function settledAt(request: AccessRequest): Date {
+  return new Date(request.history.at(-1)?.at ?? request.createdAt);
+}
+
+/** True when the request is in a prunable state and settled before `cutoff`. Pure. */
+export function prunable(request: AccessRequest, cutoff: Date): boolean {
+  const settled = settledAt(request).getTime();
+  return PRUNABLE_STATES.has(request.state) && Number.isFinite(settled) && settled < cutoff.getTime();
+}

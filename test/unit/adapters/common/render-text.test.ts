@@ -344,10 +344,26 @@ describe('renderText', () => {
     );
   });
 
-  it('shows whether the audit hash chain is intact', () => {
-    expect(renderText(sample('audit.log'))).toContain('Hash chain: intact.');
+  it('shows whether the audit chain is intact, and names the link that breaks', () => {
+    expect(renderText(sample('audit.log'))).toContain('Audit chain: intact');
     const broken = renderText(Reply.parse({ ...sample('audit.log'), chainIntact: false }));
-    expect(broken).toContain('Hash chain: BROKEN');
+    expect(broken).toContain('Audit chain: BROKEN');
+    const named = renderText(
+      Reply.parse({
+        ...sample('audit.log'),
+        chainIntact: false,
+        broken: {
+          seq: '1740821400000-0',
+          at: '2025-03-01T09:30:00.000Z',
+          reason: 'the entry does not match its MAC',
+        },
+        checkpointRefused: true,
+      }),
+    );
+    expect(named).toContain(
+      'Audit chain: BROKEN at entry 1740821400000-0 (2025-03-01T09:30:00.000Z): the entry does not match its MAC.',
+    );
+    expect(named).toContain('the verification checkpoint did not verify');
     expect(broken).toMatch(/41\s+2025-05-01T10:00:00.000Z\s+bob\s+approve\s+hub1\s+r-7k3m9q\s+queued/);
   });
 
