@@ -32,6 +32,12 @@ export interface RedisKeys {
   requestLock(user: string): string;
   /** One user's command count in the current rate-limit window. */
   rate(user: string, window: number): string;
+  /** Hash requestId -> active break-glass grant JSON; one user's active grant; their grant times. */
+  breakGlass: { grants: string; active(user: string): string; week(user: string): string };
+  /** Seen webhook event ids (replay protection). */
+  webhookEvent(provider: string, id: string): string;
+  /** Set of user ids the leads offboarded (never given break-glass access). */
+  offboarded: string;
 }
 
 /** Builds the key names for a prefix. */
@@ -52,5 +58,12 @@ export function redisKeys(prefix: string): RedisKeys {
     keyChange: (id) => `${prefix}:keychange:${id}`,
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
+    breakGlass: {
+      grants: `${prefix}:bg:grants`,
+      active: (user) => `${prefix}:bg:active:${user}`,
+      week: (user) => `${prefix}:bg:times:${user}`,
+    },
+    webhookEvent: (provider, id) => `${prefix}:webhook-seen:${provider}:${id}`,
+    offboarded: `${prefix}:offboarded`,
   };
 }

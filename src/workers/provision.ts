@@ -8,6 +8,7 @@
 
 import { TunnelgateError } from '../core/errors.js';
 import { markFailed, markProvisioned, markProvisioning, verifyApprovals } from '../domain/approval.js';
+import { verifyBreakGlass } from '../domain/break-glass.js';
 import { approvers } from '../domain/gate.js';
 import { hubAddress, hubAddress6, hubConfig } from '../domain/hubs.js';
 import type { AccessRequest } from '../domain/models/request.js';
@@ -34,7 +35,10 @@ export async function provision(
   if (request.state !== 'approved' && request.state !== 'provisioning') {
     throw new TunnelgateError('CONFLICT', `request ${requestId} is ${request.state}; nothing to provision`);
   }
-  const problem = verifyApprovals(request, ctx.config, ctx.signer);
+  const problem =
+    request.breakGlass === undefined
+      ? verifyApprovals(request, ctx.config, ctx.signer)
+      : await breakGlassProblem(ctx, request);
   if (problem !== null) {
     throw new TunnelgateError('FORBIDDEN', `request ${requestId} cannot be provisioned: ${problem}`);
   }
@@ -108,7 +112,7 @@ export async function provision(
     hub: hub.name,
     target: request.peer,
     result: 'ok',
-    detail: `${request.id} ${allowedIps.join(',')} approved by ${approvers(request.gate).join(',')}`,
+    detail: `${request.id} ${allowedIps.join(',')} ${request.breakGlass === undefined ? 'approved' : `break-glass (${request.breakGlass.basis}, incident ${request.breakGlass.incident.id}) granted`} by ${approvers(request.gate).join(',')}`,
   });
   if (expiresAt !== undefined && request.forMs !== undefined) {
     // The expiry chain (workers/expiry.ts): warns the owner, then removes the peer at expiresAt.
@@ -140,6 +144,14 @@ export async function provision(
   return { status: 'provisioned', request: done.request };
 }
 
+/** The break-glass re-check: the signed grant, and the asker not offboarded since. */
+async function breakGlassProblem(ctx: WorkerContext, request: AccessRequest): Promise<string | null> {
+  if (await ctx.breakGlass.isOffboarded(request.requester)) return `${request.requester} was offboarded`;
+  if ((await ctx.breakGlass.activeOf(request.requester)) !== request.id)
+    return 'the break-glass grant has ended';
+  return verifyBreakGlass(request, ctx.config, ctx.signer, ctx.clock());
+}
+
 /** Records a provisioning failure on the request and tells the requester and the approvers. */
 export async function provisionFailed(
   ctx: WorkerContext,
@@ -152,6 +164,8 @@ export async function provisionFailed(
   if (request.state === 'approved' || request.state === 'provisioning') {
     await ctx.requests.update(requestId, (current) => markFailed(current, error.toJSON(), ctx.clock()));
   }
+  // A break-glass grant that could not go live is over: it holds no slot and no poll runs for it.
+  if (request.breakGlass !== undefined) await ctx.breakGlass.end(request.id);
   await ctx.audit.append({
     at: ctx.clock().toISOString(),
     actor: 'worker',

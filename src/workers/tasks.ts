@@ -16,6 +16,7 @@ import { QUEUE, TaskJob } from '../queue/jobs.js';
 import { RotationStore } from '../store/rotations.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
+import { pollBreakGlass } from './break-glass-poll.js';
 import type { WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import { runReminderCheck } from './reminders.js';
@@ -138,6 +139,8 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
           return diagnose(ctx, task, job.id);
         case 'audit':
           return audit(ctx, task, job.id);
+        case 'breakglass-poll':
+          return pollBreakGlass(ctx, task.requestId);
         default: {
           const unreachable: never = task;
           throw new UnrecoverableError(`unknown task ${JSON.stringify(unreachable)}`);
