@@ -33,9 +33,14 @@ export function userDirectory(
       const known = byEmail.get(email.toLowerCase());
       if (known !== undefined || slack === undefined) return known ?? null;
       const base = slack.apiUrl ?? SLACK_API;
-      const url = `${base.endsWith('/') ? base : `${base}/`}users.lookupByEmail?${new URLSearchParams({ email })}`;
+      const url = `${base.endsWith('/') ? base : `${base}/`}users.lookupByEmail`;
       const response = await (slack.fetch ?? fetch)(url, {
-        headers: { authorization: `Bearer ${slack.botToken}` },
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${slack.botToken}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ email }).toString(),
         signal: AbortSignal.timeout(slack.timeoutMs),
       });
       const answer = LookupAnswer.parse(await response.json());
