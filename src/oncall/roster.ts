@@ -71,8 +71,8 @@ export class OnCallRoster {
 }
 
 /**
- * The roster a config asks for, or undefined without an `oncall` section. Throws CONFIG_INVALID
- * (via the caller) when the token's environment variable is empty: `reason` says which.
+ * The roster a config asks for; undefined without an `oncall` section, and `{ missing }` (the
+ * variable's name) when the token's environment variable is empty, for the caller to refuse.
  */
 export function rosterFromConfig(
   config: TunnelgateConfig,

@@ -8,7 +8,6 @@
 
 import { TunnelgateError } from '../core/errors.js';
 import { markFailed, markProvisioned, markProvisioning, verifyApprovals } from '../domain/approval.js';
-import { verifyBreakGlass } from '../domain/break-glass.js';
 import { approvers } from '../domain/gate.js';
 import { hubAddress, hubAddress6, hubConfig } from '../domain/hubs.js';
 import type { AccessRequest } from '../domain/models/request.js';
@@ -17,6 +16,7 @@ import { runScript } from '../hub/ssh/remote-script.js';
 import { expireJobId } from '../queue/job-ids.js';
 import { KEEPALIVE_SECONDS } from '../wg/client-config.js';
 import { renderPeerSection } from '../wg/conf.js';
+import { breakGlassProblem } from './break-glass-check.js';
 import type { WorkerContext } from './context.js';
 import { firstLinkDelay } from './expiry.js';
 
@@ -142,14 +142,6 @@ export async function provision(
     jobId,
   );
   return { status: 'provisioned', request: done.request };
-}
-
-/** The break-glass re-check: the signed grant, and the asker not offboarded since. */
-async function breakGlassProblem(ctx: WorkerContext, request: AccessRequest): Promise<string | null> {
-  if (await ctx.breakGlass.isOffboarded(request.requester)) return `${request.requester} was offboarded`;
-  if ((await ctx.breakGlass.activeOf(request.requester)) !== request.id)
-    return 'the break-glass grant has ended';
-  return verifyBreakGlass(request, ctx.config, ctx.signer, ctx.clock());
 }
 
 /** Records a provisioning failure on the request and tells the requester and the approvers. */

@@ -38,6 +38,7 @@ lab.describe('break-glass on a lab hub', () => {
     pd.incidents.set('PT1', { title: 'db down', status: 'triggered' });
     pd.incidents.set('PT2', { title: 'api slow', status: 'acknowledged' });
     pd.incidents.set('PT5', { title: 'disk full', status: 'triggered' });
+    pd.incidents.set('PT7', { title: 'cert expired', status: 'triggered' });
     pd.incidents.set('PT9', { title: 'over', status: 'resolved' });
     h = await startHarness(lab.get(), 'break-glass', {
       oncall: ['frank'],
@@ -229,6 +230,28 @@ lab.describe('break-glass on a lab hub', () => {
       expect(await h.runtime.bot.requests.list({ requester: user as never })).toEqual([]);
       expect(await h.runtime.bot.breakGlass.activeOf(user)).toBeNull();
     }
+  });
+
+  it('has the worker refuse a grant whose incident resolved before its peer went live', async () => {
+    const queue = h.runtime.bot.queues.hubQueue('hub1');
+    await queue.pause();
+    let grant: Granted;
+    try {
+      grant = granted(await h.run('erin', '/vpn breakglass hub1 --incident PT7'));
+      pd.incidents.set('PT7', { title: 'cert expired', status: 'resolved' });
+    } finally {
+      await queue.resume();
+    }
+    const failed = await h.waitFor(
+      (m) => m.reply.kind === 'peer.failed' && m.reply.requestId === grant.requestId,
+    );
+    expect(failed.reply.kind === 'peer.failed' && failed.reply.error.message).toContain(
+      'incident PT7 is no longer open',
+    );
+    const request = await h.runtime.bot.requests.get(grant.requestId);
+    expect(request.state).toBe('failed');
+    expect(await liveKeys()).not.toContain(request.publicKey);
+    expect(await h.runtime.bot.breakGlass.activeOf('erin')).toBeNull();
   });
 
   it('with the provider answering garbage only the static list applies, and the poll ends access when the incident resolves', async () => {
