@@ -95,8 +95,11 @@ function targetOf(command: Command): string | undefined {
     user?: string;
     findingId?: string;
     target?: string;
+    incident?: string;
   };
-  return fields.requestId ?? fields.peer ?? fields.user ?? fields.findingId ?? fields.target;
+  return (
+    fields.requestId ?? fields.peer ?? fields.user ?? fields.findingId ?? fields.target ?? fields.incident
+  );
 }
 
 /**

@@ -226,6 +226,10 @@ lab.describe('break-glass on a lab hub', () => {
     const offboarded = errorOf(await h.run('dave', '/vpn breakglass hub1 --incident PT5'));
     expect(offboarded?.code).toBe('FORBIDDEN');
     expect(offboarded?.message).toContain('offboarded');
+    const refusals = (await h.runtime.bot.audit.tail(50)).filter(
+      (e) => e.action === 'breakglass' && e.result === 'refused',
+    );
+    expect(refusals.map((e) => [e.actor, e.target])).toContainEqual(['bob', 'PT5']);
     for (const user of ['bob', 'dave']) {
       expect(await h.runtime.bot.requests.list({ requester: user as never })).toEqual([]);
       expect(await h.runtime.bot.breakGlass.activeOf(user)).toBeNull();
