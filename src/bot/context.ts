@@ -8,8 +8,10 @@ import type { Logger } from '../core/logger.js';
 import type { Actor } from '../domain/models/command.js';
 import type { Message, Recipient, Reply } from '../domain/models/reply.js';
 import type { Signer } from '../domain/signer.js';
+import type { OnCallRoster } from '../oncall/roster.js';
 import type { Queues } from '../queue/queues.js';
 import type { AuditLog } from '../store/audit-log.js';
+import type { BreakGlassStore } from '../store/break-glass.js';
 import type { InventoryStore } from '../store/inventory.js';
 import type { KeyVault } from '../store/key-vault.js';
 import type { RedisKeys } from '../store/keys.js';
@@ -26,6 +28,9 @@ export interface BotContext {
   /** MACs for gate decisions and jobs, from the deployment secret. */
   signer: Signer;
   queues: Queues;
+  breakGlass: BreakGlassStore;
+  /** Who is on call, from the `oncall:` provider; absent without one. */
+  oncall?: OnCallRoster;
   clock: () => Date;
   logger: Logger;
 }

@@ -9,6 +9,7 @@ import type { Actor, Command } from '../domain/models/command.js';
 import type { Message } from '../domain/models/reply.js';
 import { handleApprove } from './commands/approve.js';
 import { handleAudit } from './commands/audit.js';
+import { handleBreakGlass } from './commands/break-glass.js';
 import { decideExtension } from './commands/decide-extension.js';
 import { decideKeyChange } from './commands/decide-key-change.js';
 import { handleDeny } from './commands/deny.js';
@@ -77,6 +78,8 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
       return handleRotate(ctx, actor, command);
     case 'extend':
       return handleExtend(ctx, actor, command);
+    case 'breakglass':
+      return handleBreakGlass(ctx, actor, command);
     default: {
       const unreachable: never = command;
       throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);
@@ -92,8 +95,11 @@ function targetOf(command: Command): string | undefined {
     user?: string;
     findingId?: string;
     target?: string;
+    incident?: string;
   };
-  return fields.requestId ?? fields.peer ?? fields.user ?? fields.findingId ?? fields.target;
+  return (
+    fields.requestId ?? fields.peer ?? fields.user ?? fields.findingId ?? fields.target ?? fields.incident
+  );
 }
 
 /**

@@ -56,6 +56,10 @@ export const USAGE: Readonly<Record<Verb, UsageLine>> = {
     usage: '/vpn extend <peer> <duration>',
     summary: 'ask leads to extend time-bound access, e.g. by 4h',
   },
+  breakglass: {
+    usage: '/vpn breakglass <hub> --incident ID [--for DURATION] [--full] [--reason TEXT]',
+    summary: 'on call for an open incident: time-bound access at once, leads are told',
+  },
 };
 
 /** Every subcommand, in help order. */
@@ -287,6 +291,8 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
       return parseFix(cursor);
     case 'rotate':
       return parseRotate(cursor);
+    case 'breakglass':
+      return parseBreakGlass(cursor);
     case 'extend': {
       const peer = requiredArgument(
         cursor,
@@ -393,6 +399,46 @@ function parseRotate(cursor: Cursor): CommandInput {
     if (!key.success) fail(key.error.issues[0]?.message ?? `${show(pubkey)} is not a WireGuard public key`);
   }
   return { verb: 'rotate', peer, ...(pubkey === undefined ? {} : { pubkey }) };
+}
+
+/** `breakglass <hub> --incident ID [--for DURATION] [--full] [--reason TEXT]` (also `--opt=value`). */
+function parseBreakGlass(cursor: Cursor): CommandInput {
+  const takes: Readonly<Record<string, boolean>> = {
+    '--incident': true,
+    '--for': true,
+    '--full': false,
+    '--reason': true,
+  };
+  const options = new Map<string, string>();
+  let hub: string | undefined;
+  for (let token = cursor.next(); token !== null; token = cursor.next()) {
+    if (!isOption(token)) {
+      if (hub !== undefined) fail(`unexpected argument ${show(token.text)}: breakglass takes one hub name`);
+      hub = token.text;
+      continue;
+    }
+    const [name = '', inline] = token.text.split(/=(.*)/s, 2);
+    const value = takes[name];
+    if (value === undefined)
+      fail(`unknown option ${show(name)}: breakglass takes ${Object.keys(takes).join(', ')}`);
+    if (options.has(name)) fail(`${name} is given twice; give it once`);
+    if (!value && inline !== undefined) fail(`${name} takes no value`);
+    options.set(name, value ? (inline ?? optionValue(cursor, name, 'VALUE')) : '');
+  }
+  if (hub === undefined) fail('breakglass needs a hub, e.g. /vpn breakglass hub1 --incident PT4KHLK');
+  expectValid(HubName, hub, 'hub name');
+  const incident =
+    options.get('--incident') ?? fail('breakglass needs --incident ID: the open incident it is for');
+  const duration = options.get('--for');
+  const reason = options.get('--reason');
+  return {
+    verb: 'breakglass',
+    hub,
+    incident,
+    full: options.has('--full'),
+    ...(duration === undefined ? {} : { forMs: checkDuration(duration) }),
+    ...(reason === undefined ? {} : { reason: checkReason(reason) }),
+  };
 }
 
 /** `fix <finding-id> [--approve]`. */

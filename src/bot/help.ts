@@ -132,6 +132,20 @@ const TOPICS: Readonly<Record<Verb, Topic>> = {
     ],
     examples: ['/vpn extend alice-laptop 4h', '/vpn extend bob-phone 2d'],
   },
+  breakglass: {
+    who: "whoever is on call now (the provider's schedule or roles.oncall) and leads",
+    details: [
+      'Gives you a time-bound peer on the hub at once, without approvers, for an incident that is open',
+      'at the on-call provider. Every lead is told at once (with the revoke command); access ends at',
+      '--for (default policy.breakGlass.for, at most policy.breakGlass.max) or when the incident',
+      'resolves, whichever is first, and the leads get a summary. One at a time, policy.breakGlass.perWeek',
+      'a week.',
+    ],
+    examples: [
+      '/vpn breakglass hub1 --incident PT4KHLK',
+      '/vpn breakglass hub1 --incident PT4KHLK --for 2h --full',
+    ],
+  },
 };
 
 /**

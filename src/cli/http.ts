@@ -1,10 +1,12 @@
 /**
  * The HTTP endpoint of every long-running process: `GET /healthz` (200 healthy, 503 not, with a
- * small JSON body) and `GET /metrics` (Prometheus text). Served on `metrics.host:metrics.port`.
+ * small JSON body) and `GET /metrics` (Prometheus text), and with `oncall.webhookSecretEnv` set,
+ * `POST /webhooks/pagerduty|opsgenie` (bot/incident-webhook.ts). Served on `metrics.host:metrics.port`.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { WebhookAnswer, WebhookCall } from '../bot/incident-webhook.js';
 import type { Logger } from '../core/logger.js';
 import type { HealthReport } from '../observability/health.js';
 
@@ -12,6 +14,43 @@ import type { HealthReport } from '../observability/health.js';
 export interface HttpSources {
   health(): Promise<HealthReport>;
   metrics: { render(): Promise<string>; readonly contentType: string };
+  /** The on-call provider's webhook, when configured. */
+  webhook?: (call: WebhookCall) => Promise<WebhookAnswer>;
+}
+
+/** A webhook body larger than this is refused unread. */
+const MAX_WEBHOOK_BYTES = 256 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_WEBHOOK_BYTES) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function routeWebhook(sources: HttpSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const provider = /^\/webhooks\/(pagerduty|opsgenie)$/.exec((req.url ?? '/').split('?')[0] ?? '')?.[1];
+  if (sources.webhook === undefined || provider === undefined) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    return;
+  }
+  const body = await readBody(req);
+  if (body === null) {
+    res.writeHead(413, { 'content-type': 'text/plain' }).end('body too large\n');
+    return;
+  }
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? value.join(',') : value,
+    ]),
+  );
+  const answer = await sources.webhook({ provider: provider as WebhookCall['provider'], headers, body });
+  res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(`${answer.text}\n`);
 }
 
 /** A listening endpoint. */
@@ -57,6 +96,7 @@ export async function startHttpServer(
 
 async function route(sources: HttpSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
+  if (req.method === 'POST') return routeWebhook(sources, req, res);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
     return;

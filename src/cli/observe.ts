@@ -2,6 +2,7 @@
  * Observability of a long-running process: the `/healthz` + `/metrics` endpoint and, in worker
  * processes, the periodic handshake readings behind the handshake-age gauge.
  */
+import { handleIncidentWebhook, type WebhookCall } from '../bot/incident-webhook.js';
 import { HandshakeMonitor } from '../observability/handshakes.js';
 import { type HttpEndpoint, startHttpServer } from './http.js';
 import type { Runtime } from './runtime.js';
@@ -26,8 +27,14 @@ export async function startObservability(runtime: Runtime, readHandshakes: boole
   let endpoint: HttpEndpoint | undefined;
   if (config.metrics.enabled) {
     try {
+      const secretEnv = config.oncall?.webhookSecretEnv;
+      const secret = secretEnv === undefined ? '' : (process.env[secretEnv] ?? '');
+      const webhook =
+        secret === ''
+          ? {}
+          : { webhook: (call: WebhookCall) => handleIncidentWebhook(runtime.bot, secret, call) };
       endpoint = await startHttpServer(
-        { health: () => runtime.health(), metrics: runtime.metrics },
+        { health: () => runtime.health(), metrics: runtime.metrics, ...webhook },
         { host: config.metrics.host, port: config.metrics.port, logger },
       );
     } catch (err) {

@@ -9,13 +9,16 @@ import type { BotContext } from '../bot/context.js';
 import { startNotifier } from '../bot/notifier.js';
 import type { Outlet } from '../bot/outlet.js';
 import type { TunnelgateConfig } from '../config/schema.js';
+import { TunnelgateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { HubPool } from '../hub/ssh/hub-pool.js';
 import { checkHealth, type HealthReport } from '../observability/health.js';
 import { Metrics } from '../observability/metrics.js';
 import { within } from '../observability/within.js';
+import { rosterFromConfig } from '../oncall/roster.js';
 import { Queues } from '../queue/queues.js';
 import { AuditLog } from '../store/audit-log.js';
+import { BreakGlassStore } from '../store/break-glass.js';
 import { checkRedisPolicy, startEmbeddedRedis } from '../store/embedded-redis.js';
 import { InventoryStore } from '../store/inventory.js';
 import { KeyVault } from '../store/key-vault.js';
@@ -34,6 +37,8 @@ export interface RuntimeOptions {
   outlet?: Outlet;
   clock?: () => Date;
   env?: NodeJS.ProcessEnv;
+  /** The HTTP client of the on-call provider and Slack lookups (default the global fetch). */
+  fetch?: typeof fetch;
 }
 
 export interface Runtime {
@@ -89,7 +94,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const metrics = new Metrics(config, logger);
     const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
     const signer = vault.signer();
+    const roster = rosterFromConfig(config, options.env ?? process.env, {
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
+    if (roster !== undefined && 'missing' in roster) {
+      throw new TunnelgateError(
+        'CONFIG_INVALID',
+        `oncall: the environment variable ${roster.missing} is empty`,
+        {
+          hint: 'export the on-call provider API token in it, or set oncall.tokenEnv',
+        },
+      );
+    }
     const shared = {
+      ...(roster === undefined ? {} : { oncall: roster }),
+      breakGlass: new BreakGlassStore(redis, keys),
       signer,
       config,
       redis,
@@ -107,6 +127,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       notify: (messages) => queues.notify(messages),
       enqueueHub: async (job, opts) => {
         await queues.addHub(job, opts);
+      },
+      enqueueTask: async (job, opts) => {
+        await queues.addTask(job, opts);
       },
     };
     const workers: Worker[] = [];

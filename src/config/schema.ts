@@ -120,6 +120,14 @@ export const PolicyConfig = z.object({
    * them (default 30d).
    */
   keepFinished: Duration.default(30 * 86_400_000),
+  /** `/vpn breakglass`: default and longest grant, and grants per user in any 7 days. */
+  breakGlass: z
+    .object({
+      for: Duration.default(4 * 3_600_000),
+      max: Duration.default(12 * 3_600_000),
+      perWeek: z.number().int().min(1).default(3),
+    })
+    .default({ for: 4 * 3_600_000, max: 12 * 3_600_000, perWeek: 3 }),
 });
 export type PolicyConfig = z.infer<typeof PolicyConfig>;
 
@@ -166,6 +174,35 @@ export const DiscordConfig = z.object({
 });
 export type DiscordConfig = z.infer<typeof DiscordConfig>;
 
+const EnvName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name');
+
+/**
+ * Who is on call, from PagerDuty or Opsgenie (see src/oncall/). Tokens come from the environment,
+ * never from the file; the static `roles.oncall` list is merged in and is the fallback.
+ */
+export const OncallConfig = z.object({
+  provider: z.enum(['pagerduty', 'opsgenie']),
+  /** API base URL (default https://api.pagerduty.com or https://api.opsgenie.com). */
+  apiUrl: z.url().optional(),
+  /** The environment variable holding the API token (default PAGERDUTY_TOKEN / OPSGENIE_API_KEY). */
+  tokenEnv: EnvName.optional(),
+  /** Schedule ids whose on-call people count, for every hub without its own list. */
+  schedules: z.array(z.string().min(1).max(64)).default([]),
+  /** Hub name -> schedule ids, replacing `schedules` for that hub. */
+  hubSchedules: z.record(z.string(), z.array(z.string().min(1).max(64))).default({}),
+  /** Email -> chat user id (Discord and the shell; with Slack, unmapped emails are looked up). */
+  users: z.record(z.string(), z.string()).default({}),
+  /** How long an answer of the provider is reused (default 60s). */
+  cacheFor: Duration.default(60_000),
+  /** A provider answer slower than this counts as down (default 5s). */
+  timeout: Duration.default(5_000),
+  /** The environment variable holding the webhook secret (PagerDuty signing secret / Opsgenie token). */
+  webhookSecretEnv: EnvName.optional(),
+  /** How often an open break-glass incident is polled, in case no webhook comes (default 1m). */
+  pollEvery: Duration.default(60_000),
+});
+export type OncallConfig = z.infer<typeof OncallConfig>;
+
 /** Worker process tuning. */
 export const WorkerConfig = z.object({
   /** A job's lock; a crashed worker's job is retried after it lapses (default 30s). */
@@ -207,6 +244,7 @@ export const TunnelgateConfig = z
     dataDir: z.string().default('./var'),
     slack: SlackConfig.optional(),
     discord: DiscordConfig.optional(),
+    oncall: OncallConfig.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
@@ -221,7 +259,8 @@ export const TunnelgateConfig = z
       }
       seen.set(hub.name, i);
     });
-    for (const id of config.roles.leads.concat(config.roles.oncall)) {
+    const mapped = Object.values(config.oncall?.users ?? {});
+    for (const id of config.roles.leads.concat(config.roles.oncall, mapped)) {
       if (!UserId.safeParse(id).success) {
         ctx.addIssue({ code: 'custom', path: ['roles'], message: `"${id}" is not a valid user id` });
       }

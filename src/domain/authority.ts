@@ -20,7 +20,7 @@ export const LEAVE_ACTOR_ID = 'discord-leave';
 
 /** Why a peer is removed, and by whom (a user id, or the system cause for scheduled removals). */
 export interface RemovalOrder {
-  cause: 'revoke' | 'offboard' | 'expiry' | 'overdue';
+  cause: 'revoke' | 'offboard' | 'expiry' | 'overdue' | 'incident';
   by: string;
   /** The platform roles `by` held when asking (signed with the job). */
   byRoles?: readonly string[];
@@ -29,7 +29,8 @@ export interface RemovalOrder {
 /**
  * May `order` remove `record`? A revoke needs the owner or a lead; an offboarding a lead; an
  * expiry a peer whose access really has ended; an overdue removal the revoke policy and a key
- * past its age plus grace. A peer already gone (`record` null) may always be cleaned up.
+ * past its age plus grace; the end of an incident a time-bound peer whose request is break-glass
+ * (`breakGlass`, from the request record). A peer already gone (`record` null) may always be cleaned up.
  */
 export function removalProblem(
   order: RemovalOrder,
@@ -39,6 +40,7 @@ export function removalProblem(
     policy: Pick<PolicyConfig, 'overdueAction' | 'keyMaxAge' | 'overdueGrace' | 'offboardOnLeave'>;
   },
   now: Date,
+  breakGlass = false,
 ): string | null {
   if (record === null) return null;
   const actor: Actor = { id: order.by as Actor['id'], platformRoles: [...(order.byRoles ?? [])] };
@@ -54,6 +56,8 @@ export function removalProblem(
       return record.expiresAt !== null && Date.parse(record.expiresAt) <= now.getTime()
         ? null
         : `${record.peer} has not expired (${record.expiresAt ?? 'permanent access'})`;
+    case 'incident':
+      return breakGlass && record.expiresAt !== null ? null : `${record.peer} is not a break-glass peer`;
     case 'overdue': {
       const due = Date.parse(record.createdAt) + config.policy.keyMaxAge + config.policy.overdueGrace;
       if (config.policy.overdueAction !== 'revoke') return 'policy.overdueAction is not revoke';

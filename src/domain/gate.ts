@@ -29,9 +29,15 @@ export const Decision = z.object({
   roles: z.array(z.string()).default([]),
   /** Why, for a denial; shown to the asker. */
   reason: z.string().max(300).optional(),
+  /** Set on a grant that needs no approvers (break-glass): why the decider may decide alone. */
+  basis: z
+    .object({ kind: z.enum(['oncall', 'lead']), source: z.string().max(32), incident: z.string().max(64) })
+    .optional(),
   mac: Hex64,
 });
 export type Decision = z.infer<typeof Decision>;
+/** The recorded basis of a grant without approvers. */
+export type Basis = NonNullable<Decision['basis']>;
 
 /** A gate as stored inside the record it guards. */
 export const Gate = z.object({
@@ -97,7 +103,54 @@ function macText(subject: GateSubject, gate: Gate, d: Omit<Decision, 'mac'>): st
     [...gate.excluded].sort().join(','),
     gate.until,
   ];
-  return [...terms, d.by, d.decision, d.at, d.roles.join(','), d.reason ?? ''].join('\n');
+  const basis = d.basis === undefined ? [] : [canonicalJson(d.basis)];
+  return [...terms, d.by, d.decision, d.at, d.roles.join(','), d.reason ?? '', ...basis].join('\n');
+}
+
+/**
+ * Grants on a recorded basis, without approvers (break-glass): one signed decision by the asker,
+ * whose basis (on call now, or a lead, for an incident) the caller has established. The worker
+ * re-checks it with {@link verifyBasis}, never with {@link verifyGate}, which refuses it.
+ */
+export function grantOnBasis(
+  gate: Gate,
+  subject: GateSubject,
+  input: { actor: Actor; basis: Basis; now: Date; signer: Signer },
+): Gate {
+  const unsigned = {
+    by: input.actor.id,
+    decision: 'approve' as const,
+    at: input.now.toISOString(),
+    roles: [...input.actor.platformRoles],
+    basis: input.basis,
+  };
+  const decision = Decision.parse({
+    ...unsigned,
+    mac: input.signer.mac('decision', macText(subject, gate, unsigned)),
+  });
+  return { ...gate, decisions: [decision] };
+}
+
+/**
+ * The worker's check of a {@link grantOnBasis} gate: the same subject, exactly one signed decision
+ * with a basis, made before the gate lapsed. Returns that decision (for the caller to re-check its
+ * basis against the config in force), or the problem in words.
+ */
+export function verifyBasis(
+  gate: Gate,
+  subject: GateSubject & { digest: string },
+  signer: Signer,
+): Decision | string {
+  if (gate.subject !== subject.digest) return `the ${subject.what} changed after it was granted`;
+  const [d, ...more] = gate.decisions;
+  if (d === undefined || more.length > 0 || gate.required !== 1) return 'it is not a single-decision grant';
+  const { mac, ...unsigned } = d;
+  if (!verifyMac(signer, 'decision', macText(subject, gate, unsigned), mac)) {
+    return `the grant to ${d.by} does not carry a valid signature`;
+  }
+  if (d.basis === undefined || d.decision !== 'approve') return 'the grant records no basis';
+  if (Date.parse(d.at) > Date.parse(gate.until)) return 'it was granted after its gate lapsed';
+  return d;
 }
 
 /**
@@ -172,6 +225,7 @@ export function verifyGate(
       return `the decision of ${d.by} does not carry a valid signature`;
     }
     if (d.decision === 'deny') return `${d.by} denied it`;
+    if (d.basis !== undefined) return `${d.by} granted it on a basis, which is no approval`;
     if (Date.parse(d.at) > Date.parse(gate.until)) return `${d.by} approved it after the gate lapsed`;
     if (seen.has(d.by)) return `${d.by} is counted twice as an approver`;
     seen.add(d.by);

@@ -17,6 +17,8 @@ export interface LabConfigOptions {
   worker?: Record<string, unknown>;
   /** Per-hub overrides, merged into every hub entry. */
   hub?: Record<string, unknown>;
+  /** The `oncall:` section (e.g. a provider stand-in's URL); `oncall` above is `roles.oncall`. */
+  oncallProvider?: Record<string, unknown>;
 }
 
 /** Builds and validates the config. Throws like `parseConfig` when an override is invalid. */
@@ -35,5 +37,6 @@ export function labConfig(lab: Lab, options: LabConfigOptions): TunnelgateConfig
     roles: { leads: options.leads ?? ['alice'], oncall: options.oncall ?? ['carol'] },
     policy: options.policy ?? {},
     worker: options.worker ?? {},
+    ...(options.oncallProvider === undefined ? {} : { oncall: options.oncallProvider }),
   });
 }

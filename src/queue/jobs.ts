@@ -19,7 +19,7 @@ export const HubJob = z.discriminatedUnion('kind', [
     by: z.string(),
     /** The platform roles `by` held when asking, so the worker re-checks a lead by role. */
     byRoles: z.array(z.string()).default([]),
-    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue']),
+    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue', 'incident']),
     requestId: RequestId.optional(),
     /** Who to tell about the result (besides the owner). */
     notify: UserId.optional(),
@@ -75,6 +75,8 @@ export const TaskJob = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('diagnose'), hub: HubName, peer: PeerName.optional(), to: UserId }),
   /** `/vpn audit`: the hardening checks over one hub (workers/audit.ts). */
   z.object({ kind: z.literal('audit'), hub: HubName, to: UserId }),
+  /** Asks the provider whether a break-glass grant's incident is still open (workers/break-glass-poll.ts). */
+  z.object({ kind: z.literal('breakglass-poll'), requestId: RequestId }),
 ]);
 export type TaskJob = z.infer<typeof TaskJob>;
 

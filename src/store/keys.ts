@@ -42,6 +42,12 @@ export interface RedisKeys {
   auditHead: string;
   /** How far `/vpn log` has verified the audit log (MACed JSON). */
   auditCheckpoint: string;
+  /** Hash requestId -> active break-glass grant JSON; one user's active grant; their grant times. */
+  breakGlass: { grants: string; active(user: string): string; week(user: string): string };
+  /** Seen webhook event ids (replay protection). */
+  webhookEvent(provider: string, id: string): string;
+  /** Set of user ids the leads offboarded (never given break-glass access). */
+  offboarded: string;
 }
 
 /** Builds the key names for a prefix. */
@@ -67,5 +73,12 @@ export function redisKeys(prefix: string): RedisKeys {
     audit: `${prefix}:audit`,
     auditHead: `${prefix}:audit:head`,
     auditCheckpoint: `${prefix}:audit:checkpoint`,
+    breakGlass: {
+      grants: `${prefix}:bg:grants`,
+      active: (user) => `${prefix}:bg:active:${user}`,
+      week: (user) => `${prefix}:bg:times:${user}`,
+    },
+    webhookEvent: (provider, id) => `${prefix}:webhook-seen:${provider}:${id}`,
+    offboarded: `${prefix}:offboarded`,
   };
 }

@@ -8,8 +8,10 @@ import type { Logger } from '../core/logger.js';
 import type { Message } from '../domain/models/reply.js';
 import type { Signer } from '../domain/signer.js';
 import type { HubPool } from '../hub/ssh/hub-pool.js';
-import type { HubJob } from '../queue/jobs.js';
+import type { OnCallRoster } from '../oncall/roster.js';
+import type { HubJob, TaskJob } from '../queue/jobs.js';
 import type { AuditLog } from '../store/audit-log.js';
+import type { BreakGlassStore } from '../store/break-glass.js';
 import type { InventoryStore } from '../store/inventory.js';
 import type { RedisKeys } from '../store/keys.js';
 import type { RequestStore } from '../store/requests.js';
@@ -28,6 +30,11 @@ export interface WorkerContext {
   notify(messages: Message[], jobId?: string): Promise<void>;
   /** Queues follow-up hub work (e.g. the revocation of a time-bound peer at its expiry). */
   enqueueHub(job: HubJob, options?: { delayMs?: number; jobId?: string }): Promise<void>;
+  /** Queues follow-up work that changes no hub (e.g. the next poll of a break-glass incident). */
+  enqueueTask(job: TaskJob, options?: { delayMs?: number; jobId?: string }): Promise<void>;
+  breakGlass: BreakGlassStore;
+  /** The on-call provider, to poll break-glass incidents; absent without `oncall:`. */
+  oncall?: OnCallRoster;
   clock: () => Date;
   logger: Logger;
 }

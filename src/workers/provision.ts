@@ -16,6 +16,7 @@ import { runScript } from '../hub/ssh/remote-script.js';
 import { expireJobId } from '../queue/job-ids.js';
 import { KEEPALIVE_SECONDS } from '../wg/client-config.js';
 import { renderPeerSection } from '../wg/conf.js';
+import { breakGlassProblem } from './break-glass-check.js';
 import type { WorkerContext } from './context.js';
 import { firstLinkDelay } from './expiry.js';
 
@@ -34,7 +35,10 @@ export async function provision(
   if (request.state !== 'approved' && request.state !== 'provisioning') {
     throw new TunnelgateError('CONFLICT', `request ${requestId} is ${request.state}; nothing to provision`);
   }
-  const problem = verifyApprovals(request, ctx.config, ctx.signer);
+  const problem =
+    request.breakGlass === undefined
+      ? verifyApprovals(request, ctx.config, ctx.signer)
+      : await breakGlassProblem(ctx, request);
   if (problem !== null) {
     throw new TunnelgateError('FORBIDDEN', `request ${requestId} cannot be provisioned: ${problem}`);
   }
@@ -108,7 +112,7 @@ export async function provision(
     hub: hub.name,
     target: request.peer,
     result: 'ok',
-    detail: `${request.id} ${allowedIps.join(',')} approved by ${approvers(request.gate).join(',')}`,
+    detail: `${request.id} ${allowedIps.join(',')} ${request.breakGlass === undefined ? 'approved' : `break-glass (${request.breakGlass.basis}, incident ${request.breakGlass.incident.id}) granted`} by ${approvers(request.gate).join(',')}`,
   });
   if (expiresAt !== undefined && request.forMs !== undefined) {
     // The expiry chain (workers/expiry.ts): warns the owner, then removes the peer at expiresAt.
@@ -152,6 +156,8 @@ export async function provisionFailed(
   if (request.state === 'approved' || request.state === 'provisioning') {
     await ctx.requests.update(requestId, (current) => markFailed(current, error.toJSON(), ctx.clock()));
   }
+  // A break-glass grant that could not go live is over: it holds no slot and no poll runs for it.
+  if (request.breakGlass !== undefined) await ctx.breakGlass.end(request.id);
   await ctx.audit.append({
     at: ctx.clock().toISOString(),
     actor: 'worker',

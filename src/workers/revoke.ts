@@ -9,9 +9,10 @@ import { markRevoked } from '../domain/approval.js';
 import { removalProblem } from '../domain/authority.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { Message } from '../domain/models/reply.js';
-import { parsePeerCheck, removeSteps } from '../hub/programs/peers.js';
+import { dumpStep, parsePeerCheck, removeSteps } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
+import { endBreakGlass } from './break-glass-end.js';
 import type { WorkerContext } from './context.js';
 
 type RevokeJob = Extract<HubJob, { kind: 'revoke' }>;
@@ -24,12 +25,20 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
   const record =
     (await ctx.inventory.find(hub.name, job.publicKey)) ??
     (job.requestId === undefined ? null : await ctx.inventory.findByRequest(hub.name, job.requestId));
-  const problem = removalProblem(job, record, ctx.config, ctx.clock());
+  const requestId = job.requestId ?? record?.requestId;
+  const request = requestId === undefined ? null : await ctx.requests.find(requestId);
+  const breakGlass = request?.breakGlass !== undefined;
+  const problem = removalProblem(job, record, ctx.config, ctx.clock(), breakGlass);
   if (problem !== null) {
     throw new TunnelgateError('FORBIDDEN', `refused to remove ${job.peer} from ${hub.name}: ${problem}`);
   }
   const publicKey = record?.publicKey ?? job.publicKey;
-  const results = await runScript(ctx.pool.get(hub.name), removeSteps(hub, publicKey));
+  // A break-glass peer's counters are read in the same exec, just before it goes, for the summary.
+  const steps = removeSteps(hub, publicKey);
+  const results = await runScript(
+    ctx.pool.get(hub.name),
+    breakGlass ? [{ ...dumpStep(hub), allowFail: true }, ...steps] : steps,
+  );
   const check = parsePeerCheck(results.check?.stdout ?? '');
   if (check.liveAllowedIps !== null || check.inFile) {
     throw new TunnelgateError(
@@ -40,7 +49,6 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
   }
   await ctx.inventory.remove(hub.name, publicKey);
   const now = ctx.clock();
-  const requestId = job.requestId ?? record?.requestId;
   if (requestId !== undefined) {
     await ctx.requests.update(requestId, (current) =>
       current.state === 'revoked' ? { ok: true, request: current } : markRevoked(current, job.by, now),
@@ -68,6 +76,15 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
   }
   const last = messages.at(-1);
   if (last !== undefined) Object.assign(last, { jobId, final: true });
+  if (request?.breakGlass !== undefined) {
+    const summary = await endBreakGlass(ctx, request, {
+      cause: job.cause,
+      by: job.by,
+      now,
+      dump: results.dump,
+    });
+    if (summary !== null) messages.push(summary);
+  }
   await ctx.notify(messages, jobId);
 }
 

@@ -19,6 +19,7 @@ import { RotationStore } from '../store/rotations.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
 import { checkAuditChain } from './audit-check.js';
+import { pollBreakGlass } from './break-glass-poll.js';
 import type { WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import { pruneFinished } from './prune.js';
@@ -146,6 +147,8 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
           return diagnose(ctx, task, job.id);
         case 'audit':
           return audit(ctx, task, job.id);
+        case 'breakglass-poll':
+          return pollBreakGlass(ctx, task.requestId);
         default: {
           const unreachable: never = task;
           throw new UnrecoverableError(`unknown task ${JSON.stringify(unreachable)}`);

@@ -42,8 +42,8 @@ export interface SlackStandin {
   callsTo(method: string, withRateLimited?: boolean): StandinCall[];
   /** A fresh response_url on the stand-in. */
   responseUrl(): string;
-  /** Makes `users.info` know `id` with this display name (and real name, default the same). */
-  addUser(id: string, displayName: string, realName?: string): void;
+  /** Makes `users.info` (and, given `email`, `users.lookupByEmail`) know `id` with this display name (and real name, default the same). */
+  addUser(id: string, displayName: string, realName?: string, email?: string): void;
   /** Answers the next call of `method` with 429 and `Retry-After: retryAfterSec`. */
   rateLimitOnce(method: string, retryAfterSec: number): void;
   /**
@@ -89,7 +89,7 @@ async function parseParams(
 export async function startSlackStandin(): Promise<SlackStandin> {
   const calls: StandinCall[] = [];
   const limits = new Map<string, number>();
-  const users = new Map<string, { displayName: string; realName: string }>();
+  const users = new Map<string, { displayName: string; realName: string; email?: string }>();
   const waiters: Array<() => void> = [];
   let seq = 0;
   let base = '';
@@ -112,6 +112,12 @@ export async function startSlackStandin(): Promise<SlackStandin> {
           user_id: 'U0BOT',
           bot_id: 'B0BOT',
         };
+      case 'users.lookupByEmail': {
+        const found = [...users].find(([, u]) => u.email !== undefined && u.email === params.email);
+        return found === undefined
+          ? { ok: false, error: 'users_not_found' }
+          : { ok: true, user: { id: found[0] } };
+      }
       case 'users.info': {
         const id = String(params.user);
         const user = users.get(id);
@@ -245,8 +251,8 @@ export async function startSlackStandin(): Promise<SlackStandin> {
     callsTo: (method, withRateLimited = false) =>
       calls.filter((c) => c.method === method && (withRateLimited || c.rateLimited !== true)),
     responseUrl: () => `${base}response/R${++responses}`,
-    addUser: (id, displayName, realName = displayName) => {
-      users.set(id, { displayName, realName });
+    addUser: (id, displayName, realName = displayName, email) => {
+      users.set(id, { displayName, realName, ...(email === undefined ? {} : { email }) });
     },
     rateLimitOnce: (method, retryAfterSec) => {
       limits.set(method, retryAfterSec);

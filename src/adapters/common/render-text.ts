@@ -151,6 +151,21 @@ export function renderText(reply: Reply): string {
       return reply.approved
         ? `Extension ${reply.id} of ${reply.peer} was approved by ${reply.by}: access now ends at ${reply.expiresAt ?? 'the new expiry'}.`
         : `Extension ${reply.id} of ${reply.peer} was denied by ${reply.by}${reply.reason === undefined ? '.' : `: ${reply.reason}`}`;
+    case 'breakglass.granted':
+      return lines(
+        `BREAK-GLASS: ${reply.user} (${reply.basis === 'lead' ? 'lead' : 'on call'}) took ${reply.mode} access to ${reply.hub} as ${reply.peer} for ${formatDuration(reply.forMs)}, without approvals.`,
+        `Incident: ${reply.incident.provider} ${reply.incident.id} "${reply.incident.title}"${reply.incident.url === null ? '' : ` ${reply.incident.url}`}`,
+        reply.reason === undefined ? null : `Reason: ${reply.reason}`,
+        `Revoke now: /vpn revoke ${reply.peer}`,
+      );
+    case 'breakglass.ended':
+      return lines(
+        `Break-glass access of ${reply.user} to ${reply.hub} (${reply.peer}) ended: ${reply.cause}.`,
+        `From ${reply.from} to ${reply.to}; incident ${reply.incident.provider} ${reply.incident.id} "${reply.incident.title}"`,
+        reply.latestHandshake === null
+          ? 'The peer never completed a handshake.'
+          : `Latest handshake ${reply.latestHandshake}; received ${reply.rxBytes ?? '?'} bytes, sent ${reply.txBytes ?? '?'} bytes.`,
+      );
     default: {
       const unreachable: never = reply;
       return unreachable;
@@ -163,6 +178,7 @@ const REVOKE_CAUSES: Readonly<Record<Extract<Reply, { kind: 'peer.revoked' }>['c
   offboard: 'owner offboarded',
   expiry: 'time-bound access ended',
   overdue: 'its key was not rotated in time',
+  incident: 'its break-glass incident resolved',
 };
 
 function renderRotation(reply: Extract<Reply, { kind: 'peer.rotation' }>): string {

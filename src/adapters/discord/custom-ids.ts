@@ -15,6 +15,8 @@ export const CustomId = z.discriminatedUnion('action', [
   z.object({ action: z.literal('offboard'), user: UserId }),
   /** "Rotate now" on a key reminder. */
   z.object({ action: z.literal('rotate'), peer: PeerName }),
+  /** "Revoke now" on a break-glass notice. */
+  z.object({ action: z.literal('revoke'), peer: PeerName }),
 ]);
 export type CustomId = z.infer<typeof CustomId>;
 
@@ -27,6 +29,7 @@ const VALUE_FIELD = {
   'deny-reason': 'requestId',
   offboard: 'user',
   rotate: 'peer',
+  revoke: 'peer',
 } as const satisfies Record<CustomId['action'], string>;
 
 /**
@@ -54,6 +57,7 @@ function carriedValue(id: CustomId): string {
     case 'offboard':
       return id.user;
     case 'rotate':
+    case 'revoke':
       return id.peer;
     default: {
       const unreachable: never = id;

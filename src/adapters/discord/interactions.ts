@@ -143,6 +143,8 @@ function commandOfButton(id: CustomId | null): Command {
       return { verb: 'offboard', user: id.user };
     case 'rotate':
       return { verb: 'rotate', peer: id.peer };
+    case 'revoke':
+      return { verb: 'revoke', peer: id.peer };
     default:
       throw staleControl();
   }

@@ -75,6 +75,24 @@ export function renderDiscord(reply: Reply): DiscordPayload {
       return renderAudit(reply.report);
     case 'key.reminder':
       return renderReminder(reply);
+    case 'breakglass.granted':
+      return {
+        embeds: [{ title: 'Break-glass access', description: renderText(reply), color: COLORS.bad }],
+        components: [
+          {
+            type: ComponentType.ActionRow,
+            components: [
+              {
+                type: ComponentType.Button,
+                style: ButtonStyle.Danger,
+                label: 'Revoke now',
+                custom_id: encodeCustomId({ action: 'revoke', peer: reply.peer }),
+              },
+            ],
+          },
+        ],
+        files: [],
+      };
     default:
       return textPayload(renderText(reply));
   }

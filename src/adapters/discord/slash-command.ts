@@ -151,6 +151,24 @@ export function vpnCommandDefinition(config: TunnelgateConfig) {
     )
     .addSubcommand((sub) =>
       sub
+        .setName('breakglass')
+        .setDescription('On call for an open incident: time-bound access at once')
+        .addStringOption((o) =>
+          o
+            .setName('hub')
+            .setDescription('The hub')
+            .setRequired(true)
+            .addChoices(...hubChoices),
+        )
+        .addStringOption((o) =>
+          o.setName('incident').setDescription('The open incident id').setRequired(true),
+        )
+        .addStringOption((o) => o.setName('for').setDescription('How long (default policy.breakGlass.for)'))
+        .addBooleanOption((o) => o.setName('full').setDescription('Route all traffic through the VPN'))
+        .addStringOption((o) => o.setName('reason').setDescription('What you are doing').setMaxLength(300)),
+    )
+    .addSubcommand((sub) =>
+      sub
         .setName('help')
         .setDescription('How to use /vpn')
         .addStringOption((o) => o.setName('topic').setDescription('A subcommand, e.g. request')),
@@ -189,6 +207,15 @@ export function commandFromInvocation(invocation: Invocation): Command {
         return { verb: 'audit', ...defined('hub', o.hub) };
       case 'fix':
         return { verb: 'fix', findingId: o.finding_id, approve: o.approve === true };
+      case 'breakglass':
+        return {
+          verb: 'breakglass',
+          hub: o.hub,
+          incident: o.incident,
+          full: o.full === true,
+          ...defined('forMs', durationOf(o.for)),
+          ...defined('reason', trimmed(o.reason)),
+        };
       default:
         return { verb: invocation.subcommand, ...renamed(o) };
     }

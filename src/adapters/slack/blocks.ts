@@ -22,6 +22,8 @@ export interface SlackBody {
 
 /** The action id of a key reminder's "Rotate now" button; its value is the peer name. */
 export const ROTATE_ACTION = 'tunnelgate_rotate';
+/** The "Revoke now" button of break-glass notices (runs `/vpn revoke <peer>` as the clicker). */
+export const REVOKE_ACTION = 'tunnelgate_revoke';
 
 /** Slack allows 3000 characters in a section's text; stay below for the code fence. */
 const SECTION_LIMIT = 2_900;
@@ -145,6 +147,23 @@ function replyBlocks(reply: Reply): Block[] {
       return auditBlocks(reply.report);
     case 'key.reminder':
       return reminderBlocks(reply);
+    case 'breakglass.granted':
+      return [
+        section(`:rotating_light: ${escapeMrkdwn(plainText(reply))}`),
+        {
+          type: 'actions',
+          block_id: `tunnelgate_breakglass_${reply.requestId}`,
+          elements: [
+            {
+              type: 'button',
+              action_id: REVOKE_ACTION,
+              value: reply.peer,
+              style: 'danger',
+              text: { type: 'plain_text', text: 'Revoke now' },
+            },
+          ],
+        },
+      ];
     default:
       return codeBlocks(plainText(reply));
   }

@@ -21,6 +21,7 @@ export async function handleOffboard(
   if (!isLead(actor, ctx.config.roles))
     throw new TunnelgateError('FORBIDDEN', 'only leads can offboard users');
   const now = ctx.clock();
+  await ctx.breakGlass.markOffboarded(command.user);
   const hubs = ctx.config.hubs.map((h) => h.name);
   const peers = await ctx.inventory.listByOwner(hubs, command.user);
   const messages: Message[] = [];

@@ -47,6 +47,15 @@ export const Command = z.discriminatedUnion('verb', [
   z.object({ verb: z.literal('rotate'), peer: PeerName, pubkey: PublicKey.optional() }),
   /** Asks leads to extend a time-bound peer by `forMs`. */
   z.object({ verb: z.literal('extend'), peer: PeerName, forMs: z.number().int().positive() }),
+  /** Time-bound access at once, without approvers, for an open incident (on-call or leads). */
+  z.object({
+    verb: z.literal('breakglass'),
+    hub: HubName,
+    incident: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'incident ids are 1-64 letters, digits, "_" and "-"'),
+    forMs: z.number().int().positive().optional(),
+    full: z.boolean().default(false),
+    reason: Reason.optional(),
+  }),
 ]);
 export type Command = z.infer<typeof Command>;
 export type Verb = Command['verb'];

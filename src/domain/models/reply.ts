@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SerializedError } from '../../core/errors.js';
 import { ExtensionId, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
+import { BreakGlassInfo } from './break-glass.js';
 import { AuditReport, DiagnoseReport, Finding, FindingId } from './diagnosis.js';
 import { AccessRequest, RequestState, TunnelMode } from './request.js';
 
@@ -148,7 +149,37 @@ export const Reply = z.discriminatedUnion('kind', [
     peer: PeerName,
     hub: HubName,
     by: z.string(),
-    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue']),
+    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue', 'incident']),
+  }),
+  /** To leads at once: someone took break-glass access; `/vpn revoke <peer>` ends it now. */
+  z.object({
+    kind: z.literal('breakglass.granted'),
+    requestId: RequestId,
+    user: UserId,
+    hub: HubName,
+    peer: PeerName,
+    mode: TunnelMode,
+    incident: BreakGlassInfo.shape.incident,
+    basis: BreakGlassInfo.shape.basis,
+    forMs: z.number(),
+    reason: z.string().optional(),
+  }),
+  /** To leads when a break-glass grant ended: who, where, when, why, and what the peer did. */
+  z.object({
+    kind: z.literal('breakglass.ended'),
+    requestId: RequestId,
+    user: UserId,
+    hub: HubName,
+    peer: PeerName,
+    incident: BreakGlassInfo.shape.incident,
+    from: z.string(),
+    to: z.string(),
+    /** What ended it: the deadline, the incident resolving, or someone revoking it. */
+    cause: z.string(),
+    /** The peer's latest handshake during the grant (ISO), null when it never connected. */
+    latestHandshake: z.string().nullable(),
+    rxBytes: z.number().nullable(),
+    txBytes: z.number().nullable(),
   }),
   z.object({
     kind: z.literal('peer.list'),

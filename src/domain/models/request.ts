@@ -7,6 +7,7 @@ import { SerializedError } from '../../core/errors.js';
 import { DeviceName, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
 import { PublicKey } from '../../wg/keys.js';
 import { Gate } from '../gate.js';
+import { BreakGlassInfo } from './break-glass.js';
 
 /**
  * pending -> approved -> provisioning -> provisioned -> revoked
@@ -59,6 +60,8 @@ export const AccessRequest = z.object({
   /** When a time-bound peer is removed (ISO). */
   expiresAt: z.string().optional(),
   error: SerializedError.optional(),
+  /** Set on a break-glass grant: given at once for an open incident, no approvers. */
+  breakGlass: BreakGlassInfo.optional(),
   history: z.array(HistoryEntry),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;

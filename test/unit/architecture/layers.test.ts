@@ -19,7 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['domain'],
   ['store'],
   ['queue'],
-  ['hub'],
+  ['hub', 'oncall'],
   ['runbooks'],
   ['bot', 'workers', 'observability'],
   ['lab'],

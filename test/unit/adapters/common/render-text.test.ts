@@ -277,6 +277,36 @@ const samples: { [K in ReplyKind]: unknown } = {
     approved: true,
     expiresAt: '2025-05-01T21:00:00.000Z',
   },
+  'breakglass.granted': {
+    kind: 'breakglass.granted',
+    requestId: 'r-7k3m9q',
+    user: 'carol',
+    hub: 'hub1',
+    peer: 'carol-bg-7k3m9q',
+    mode: 'split',
+    incident: {
+      provider: 'pagerduty',
+      id: 'PT4KHLK',
+      title: 'db down',
+      url: 'https://x.pagerduty.com/incidents/PT4KHLK',
+    },
+    basis: 'oncall',
+    forMs: 4 * 3_600_000,
+  },
+  'breakglass.ended': {
+    kind: 'breakglass.ended',
+    requestId: 'r-7k3m9q',
+    user: 'carol',
+    hub: 'hub1',
+    peer: 'carol-bg-7k3m9q',
+    incident: { provider: 'pagerduty', id: 'PT4KHLK', title: 'db down', url: null },
+    from: '2025-05-01T09:00:00.000Z',
+    to: '2025-05-01T10:00:00.000Z',
+    cause: 'incident resolved',
+    latestHandshake: '2025-05-01T09:30:00.000Z',
+    rxBytes: 1024,
+    txBytes: 2048,
+  },
 };
 
 function sample<K extends ReplyKind>(kind: K): Extract<Reply, { kind: K }> {
@@ -289,6 +319,20 @@ describe('renderText', () => {
     expect(text.trim().length).toBeGreaterThan(0);
     expect(text).not.toContain('undefined');
     expect(text).not.toContain('[object Object]');
+  });
+
+  it('tells leads of a break-glass grant with its incident and the revoke command', () => {
+    const text = renderText(sample('breakglass.granted'));
+    for (const fact of [
+      'carol (on call)',
+      'hub1',
+      'PT4KHLK',
+      '"db down"',
+      'https://x.pagerduty.com',
+      '/vpn revoke carol-bg-7k3m9q',
+    ]) {
+      expect(text).toContain(fact);
+    }
   });
 
   it('shows the error message, next step and usage', () => {

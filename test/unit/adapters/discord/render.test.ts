@@ -190,6 +190,24 @@ describe('renderDiscord', () => {
     }
     expect(renderDiscord(reminder('revoking')).components).toEqual([]);
   });
+
+  it('puts a "Revoke now" button on a break-glass notice to leads', () => {
+    const payload = renderDiscord({
+      kind: 'breakglass.granted',
+      requestId: request.id,
+      user: request.requester,
+      hub: request.hub,
+      peer: request.peer,
+      mode: 'full',
+      incident: { provider: 'opsgenie', id: 'abc-1', title: 'db down', url: null },
+      basis: 'lead',
+      forMs: 3_600_000,
+    });
+    expect(payload.embeds[0]?.description).toContain('abc-1');
+    expect(payload.components[0]?.components).toEqual([
+      expect.objectContaining({ label: 'Revoke now', custom_id: `tg:revoke:${request.peer}` }),
+    ]);
+  });
 });
 
 const forwarding: Finding = {

@@ -97,6 +97,18 @@ describe('commandFromInvocation', () => {
     });
   });
 
+  it('builds a breakglass from typed options', () => {
+    expect(
+      commandFromInvocation({
+        subcommand: 'breakglass',
+        options: { hub: 'hub1', incident: 'PT4KHLK', for: '2h' },
+      }),
+    ).toEqual({ verb: 'breakglass', hub: 'hub1', incident: 'PT4KHLK', full: false, forMs: 7_200_000 });
+    expect(() =>
+      commandFromInvocation({ subcommand: 'breakglass', options: { hub: 'hub1', incident: 'a b' } }),
+    ).toThrow(/incident ids are/);
+  });
+
   it('maps snake_case options to the command model', () => {
     expect(commandFromInvocation({ subcommand: 'approve', options: { request_id: 'r-7k3m9q' } })).toEqual({
       verb: 'approve',

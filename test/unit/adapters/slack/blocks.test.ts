@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { approvalCard } from '../../../../src/adapters/slack/approval-card.js';
-import { codeBlocks, mention, ROTATE_ACTION, replyBody } from '../../../../src/adapters/slack/blocks.js';
+import {
+  codeBlocks,
+  mention,
+  REVOKE_ACTION,
+  ROTATE_ACTION,
+  replyBody,
+} from '../../../../src/adapters/slack/blocks.js';
 import { DiagnoseReport } from '../../../../src/domain/models/diagnosis.js';
 import { type ChangePreview, Reply } from '../../../../src/domain/models/reply.js';
 import type { AccessRequest } from '../../../../src/domain/models/request.js';
@@ -157,6 +163,31 @@ describe('Slack rendering', () => {
         ],
       });
     }
+  });
+
+  it('gives leads a Revoke now button on a break-glass notice', () => {
+    const body = replyBody({
+      kind: 'breakglass.granted',
+      requestId: 'r-7k3m9q',
+      user: 'U0CAROL',
+      hub: 'hub1',
+      peer: 'u0carol-bg-7k3m9q',
+      mode: 'split',
+      incident: { provider: 'pagerduty', id: 'PT1', title: 'db down', url: null },
+      basis: 'oncall',
+      forMs: 3_600_000,
+    } as Reply);
+    expect(JSON.stringify(body.blocks[0])).toContain('PT1');
+    expect(body.blocks.find((b) => b.type === 'actions')).toMatchObject({
+      elements: [
+        {
+          type: 'button',
+          action_id: REVOKE_ACTION,
+          value: 'u0carol-bg-7k3m9q',
+          text: { text: 'Revoke now' },
+        },
+      ],
+    });
   });
 
   it('offers no rotate button once the overdue peer is being revoked', () => {
