@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -44,6 +44,9 @@ const Compose = z.object({
   services: z.object({ redis: Service, bot: Service, worker: Service }),
   volumes: z.record(z.string(), z.unknown()),
 });
+
+/** Every file the CLI's entry point reaches: what the image must contain for it to start. */
+const reachable = reachableFrom('bin/tunnelgate.js');
 
 /** docker-compose.yml as compose reads it (YAML merge keys on). */
 const compose = Compose.parse(parse(read('docker-compose.yml'), { merge: true }));
@@ -128,13 +131,59 @@ describe('Dockerfile', () => {
     expect(instructions.find((line) => line.startsWith('HEALTHCHECK '))).toMatch(/\/healthz/);
   });
 
-  it('copies every module the entry point reaches, following its imports through the tree', () => {
+  it('copies the folders the entry point reaches, derived from its imports, and nothing it leaves out', () => {
     const copied = instructions
       .filter((line) => line.startsWith('COPY ') && !line.includes('--from='))
-      .map((line) => line.split(/\s+/)[1] ?? '');
-    const missing = reachableFrom('bin/tunnelgate.js').filter(
+      .flatMap((line) => line.split(/\s+/).slice(1, -1));
+    const reachedFolders = [...new Set(reachable.map((file) => file.split('/')[0] ?? ''))].sort();
+    const copiedFolders = copied.filter((source) => !source.includes('.')).sort();
+    expect(copiedFolders).toEqual(reachedFolders);
+    const missing = reachable.filter(
       (file) => !copied.some((source) => file === source || file.startsWith(`${source}/`)),
     );
     expect(missing).toEqual([]);
+  });
+
+  it('ships no module that .dockerignore leaves out of the build context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('!'));
+    const dropped = reachable.filter((file) =>
+      ignored.some((pattern) => file === pattern || file.startsWith(`${pattern.replace(/\/$/, '')}/`)),
+    );
+    expect(dropped).toEqual([]);
+  });
+});
+
+describe('one source root', () => {
+  const sourceFolders = readdirSync(join(root, 'src'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+
+  it('keeps every module the entry point reaches under src/ (bin/ holds only the entry point)', () => {
+    expect(reachable.filter((file) => !file.startsWith('src/') && file !== 'bin/tunnelgate.js')).toEqual([]);
+  });
+
+  it('type-checks src/ and every other top-level folder that holds TypeScript', () => {
+    const { include } = z.object({ include: z.array(z.string()) }).parse(JSON.parse(read('tsconfig.json')));
+    const withTypeScript = readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules')
+      .map((entry) => entry.name)
+      .filter((folder) =>
+        readdirSync(join(root, folder), { recursive: true }).some((f) => String(f).endsWith('.ts')),
+      )
+      .sort();
+    expect(include.filter((entry) => !entry.includes('*')).sort()).toEqual(withTypeScript);
+  });
+
+  it('names every folder under src/ in the README layout, and no folder that is not there', () => {
+    const readme = read('README.md');
+    const layout = readme.slice(
+      readme.indexOf('## Layout'),
+      readme.indexOf('\n## ', readme.indexOf('## Layout') + 1),
+    );
+    const named = [...new Set([...layout.matchAll(/`src\/([a-z-]+)\/`/g)].map((m) => m[1] ?? ''))].sort();
+    expect(named).toEqual(sourceFolders);
   });
 });
