@@ -32,6 +32,11 @@ export interface RuntimeOptions {
   worker: boolean;
   /** Deliver bot messages to this outlet (runs the notifier). */
   outlet?: Outlet;
+  /**
+   * A reply outlet of this process's own (e.g. `shell-…`): the work it asks for names it, and the
+   * notifier reads its queue instead of the bot's `notify`, so the replies come back here.
+   */
+  replyTo?: string;
   clock?: () => Date;
   env?: NodeJS.ProcessEnv;
 }
@@ -132,7 +137,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (embedded === undefined) await checkRedisPolicy(redis, logger);
     const keys = redisKeys(config.redis.prefix);
     const vault = await KeyVault.open({ dataDir: config.dataDir, env: options.env ?? process.env });
-    const queues = new Queues(config, redis, vault.signer());
+    const queues = new Queues(config, redis, vault.signer(), options.replyTo);
     await queues.init();
     const metrics = new Metrics(config, logger);
     const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
@@ -152,6 +157,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...shared,
       pool,
       notify: (messages) => queues.notify(messages),
+      notifyOutlet: (outlet, messages) => queues.notify(messages, outlet),
       enqueueHub: async (job, opts) => {
         await queues.addHub(job, opts);
       },
@@ -166,7 +172,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         startTaskWorker(worker, redis, config.worker.taskConcurrency),
       );
     }
-    if (options.outlet !== undefined) workers.push(startNotifier(bot, options.outlet, redis));
+    if (options.outlet !== undefined)
+      workers.push(startNotifier(bot, options.outlet, redis, options.replyTo));
     for (const w of workers) metrics.instrument(w);
     metrics.observe({ redis, keys, queues, pool });
     // One deadline for the whole close, set when it starts: the drain bound, then the tail that
@@ -175,6 +182,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let deadline = 0;
     closers.push(
       () => drainWorkers(workers, drainBoundMs(config), () => deadline, logger),
+      // A reply outlet's queue lives as long as its process: nothing is left for no one to read.
+      async () => {
+        if (options.replyTo !== undefined)
+          await within(queues.repliesQueue(options.replyTo).obliterate({ force: true }), left(deadline));
+      },
       () => within(queues.close(), left(deadline)),
       async () => {
         if (!(await within(redis.quit(), left(deadline)))) redis.disconnect();

@@ -16,7 +16,7 @@ import { QUEUE, TaskJob } from '../queue/jobs.js';
 import { RotationStore } from '../store/rotations.js';
 import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
-import type { WorkerContext } from './context.js';
+import { repliesTo, type WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import { runReminderCheck } from './reminders.js';
 
@@ -120,12 +120,18 @@ export async function expireRequest(ctx: WorkerContext, requestId: string, jobId
 }
 
 /** Starts the tasks worker (parallel: these jobs never change a hub). */
-export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOptions, concurrency = 8): Worker {
+export function startTaskWorker(
+  outer: WorkerContext,
+  connection: ConnectionOptions,
+  concurrency = 8,
+): Worker {
   return new Worker(
     QUEUE.tasks,
     async (job: Job) => {
-      const parsed = TaskJob.safeParse(openJob(ctx.signer, QUEUE.tasks, job.data));
+      const opened = openJob(outer.signer, QUEUE.tasks, job.data);
+      const parsed = TaskJob.safeParse(opened);
       if (!parsed.success) throw new UnrecoverableError(`invalid task payload: ${parsed.error.message}`);
+      const ctx = repliesTo(outer, opened);
       const task = parsed.data;
       switch (task.kind) {
         case 'peers':
@@ -144,6 +150,6 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
         }
       }
     },
-    { connection, prefix: ctx.config.redis.prefix, concurrency },
+    { connection, prefix: outer.config.redis.prefix, concurrency },
   );
 }
