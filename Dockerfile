@@ -24,6 +24,9 @@ COPY bin ./bin
 # The whole source root: every module the CLI imports lives under src/ (lab/ included: it backs
 # `tunnelgate demo`, which needs root and namespaces to run).
 COPY src ./src
+# `tunnelgate` on PATH, e.g. `docker-compose exec bot tunnelgate shell --as alice --no-worker`.
+RUN printf '#!/bin/sh\nexec node /app/bin/tunnelgate.js "$@"\n' >/usr/local/bin/tunnelgate \
+ && chmod 755 /usr/local/bin/tunnelgate
 VOLUME /app/var
 USER tunnelgate
 # /healthz and /metrics (metrics.port; set metrics.host to 0.0.0.0 in the mounted config).

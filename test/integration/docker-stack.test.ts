@@ -255,7 +255,17 @@ describe.skipIf(skipReason !== '')(
         child.stdout.on('data', (c: Buffer) => {
           printed += c.toString();
         });
-        const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+        let gone = false;
+        const exited = new Promise<number | null>((resolve) =>
+          child.once('close', (code) => {
+            gone = true;
+            resolve(code);
+          }),
+        );
+        let errors = '';
+        child.stderr.on('data', (c: Buffer) => {
+          errors += c.toString();
+        });
         child.stdin.write('/vpn request laptop\n');
         await until(
           'the request',

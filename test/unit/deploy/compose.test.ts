@@ -160,6 +160,11 @@ describe('Dockerfile', () => {
     expect(instructions.find((line) => line.startsWith('HEALTHCHECK '))).toMatch(/\/healthz/);
   });
 
+  it('puts a `tunnelgate` command on PATH that runs the same entry point (for `docker-compose exec`)', () => {
+    const install = instructions.find((line) => line.includes('/usr/local/bin/tunnelgate'));
+    expect(install).toMatch(/exec node \/app\/bin\/tunnelgate\.js/);
+  });
+
   it('copies the folders the entry point reaches, derived from its imports, and nothing it leaves out', () => {
     const copied = instructions
       .filter((line) => line.startsWith('COPY ') && !line.includes('--from='))
