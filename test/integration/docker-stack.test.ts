@@ -270,9 +270,10 @@ describe.skipIf(skipReason !== '')(
         await until(
           'the request',
           async () => printed,
-          (text) => text.includes('request.pending'),
+          (text) => gone || text.includes('request.pending'),
           STEP_MS,
         );
+        expect(gone ? errors : '').toBe('');
         const id = /"requestId":"(r-[a-z0-9]+)"/.exec(printed)?.[1] ?? '';
         child.stdin.end(`as alice\n/vpn approve ${id}\n`);
 
