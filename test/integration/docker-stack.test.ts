@@ -151,7 +151,20 @@ describe.skipIf(skipReason !== '')(
       ];
       config.roles = { leads: ['alice'], oncall: [] };
       config.worker = { lockDuration: '10s', stalledInterval: '5s', attempts: 5, backoff: '1s' };
+      // Slack in HTTP mode, its secrets from .env (SLACK_APP_TOKEN= stays empty: "not set"). The
+      // API URL answers nothing: no test step needs Slack to answer.
+      config.slack = {
+        signingSecret: `$${'{'}SLACK_SIGNING_SECRET}`,
+        botToken: `$${'{'}SLACK_BOT_TOKEN}`,
+        appToken: `$${'{'}SLACK_APP_TOKEN}`,
+        port: 3000,
+        apiUrl: 'http://127.0.0.1:9/api/',
+      };
       writeFileSync(join(dir, 'tunnelgate.yaml'), stringify(config));
+      const dotEnv = readFileSync(join(dir, '.env'), 'utf8')
+        .replace(/^SLACK_SIGNING_SECRET=$/m, 'SLACK_SIGNING_SECRET=stack-test-signing-secret')
+        .replace(/^SLACK_BOT_TOKEN=$/m, 'SLACK_BOT_TOKEN=xoxb-stack-test');
+      writeFileSync(join(dir, '.env'), dotEnv);
       writeFileSync(
         join(dir, 'docker-stack.test.yml'),
         stringify({
@@ -207,6 +220,27 @@ describe.skipIf(skipReason !== '')(
           'worker',
           'worker',
         ]);
+      },
+      STEP_MS,
+    );
+
+    it(
+      'gives the bot the chat secrets (HTTP mode, SLACK_APP_TOKEN empty) and the workers none',
+      async () => {
+        const [bot] = await containers('bot');
+        const botEnv = await must(['docker', 'exec', bot?.id ?? '', 'env'], { env });
+        expect(botEnv).toMatch(/^SLACK_BOT_TOKEN=xoxb-stack-test$/m);
+        expect(botEnv).toMatch(/^SLACK_APP_TOKEN=$/m);
+        for (const worker of await containers('worker')) {
+          const workerEnv = await must(['docker', 'exec', worker.id, 'env'], { env });
+          expect(workerEnv).not.toMatch(/^(SLACK|DISCORD)_/m);
+        }
+        // Slack's HTTP events endpoint answers on the published port, and refuses an unsigned post.
+        const events = await fetch(`http://127.0.0.1:${env.SLACK_HTTP_PORT}/slack/events`, {
+          method: 'POST',
+          body: '{}',
+        });
+        expect(events.status).toBe(401);
       },
       STEP_MS,
     );
