@@ -38,12 +38,21 @@ export async function deliverWorkerMessage(ctx: BotContext, outlet: Outlet, mess
   await outlet.deliver(message);
 }
 
-/** Starts the consumer of the notify queue (concurrency 1 keeps messages in order). */
-export function startNotifier(ctx: BotContext, outlet: Outlet, connection: ConnectionOptions): Worker {
+/**
+ * Starts the consumer of the notify queue (concurrency 1 keeps messages in order): the bot's, or
+ * with `replyTo` the queue of this process's own reply outlet.
+ */
+export function startNotifier(
+  ctx: BotContext,
+  outlet: Outlet,
+  connection: ConnectionOptions,
+  replyTo?: string,
+): Worker {
+  const queue = replyTo === undefined ? QUEUE.notify : QUEUE.replies(replyTo);
   return new Worker(
-    QUEUE.notify,
+    queue,
     async (job: Job) => {
-      const { messages } = NotifyJob.parse(openJob(ctx.signer, QUEUE.notify, job.data));
+      const { messages } = NotifyJob.parse(openJob(ctx.signer, queue, job.data));
       for (const message of messages) await deliverWorkerMessage(ctx, outlet, message);
     },
     { connection, prefix: ctx.config.redis.prefix, concurrency: 1 },

@@ -35,6 +35,11 @@ export interface RuntimeOptions {
   worker: boolean;
   /** Deliver bot messages to this outlet (runs the notifier). */
   outlet?: Outlet;
+  /**
+   * A reply outlet of this process's own (e.g. `shell-…`): the work it asks for names it, and the
+   * notifier reads its queue instead of the bot's `notify`, so the replies come back here.
+   */
+  replyTo?: string;
   clock?: () => Date;
   env?: NodeJS.ProcessEnv;
   /** The HTTP client of the on-call provider and Slack lookups (default the global fetch). */
@@ -49,30 +54,78 @@ export interface Runtime {
   metrics: Metrics;
   /** True once `close()` began: no new jobs are taken and `/healthz` answers 503. */
   readonly stopping: boolean;
-  /** The `/healthz` verdict: Redis answers PING and the runtime is not stopping. */
+  /**
+   * The `/healthz` verdict: Redis answers PING, a worker can read its hubs' key files, and the
+   * runtime is not stopping.
+   */
   health(): Promise<HealthReport>;
   /**
    * Stops taking jobs, waits up to `worker.lockDuration / 2` for running ones, hands back any still
    * running (their locks lapse and another worker's stalled check retries them, without using an
-   * attempt), then closes Redis and the SSH connections.
+   * attempt), then closes Redis and the SSH connections: all within {@link shutdownBoundMs}.
    */
   close(): Promise<void>;
 }
 
-/** Each later shutdown step (queues, Redis, SSH, embedded Redis) gets at most this long. */
-const CLOSE_STEP_TIMEOUT_MS = 5_000;
+/**
+ * After the drain bound, every later shutdown step (closing the workers, queues, Redis, the SSH
+ * connections with any hub read still in flight, the embedded Redis) shares this much time.
+ */
+export const CLOSE_TAIL_MS = 5_000;
+
+/** A long-running process gives its chat adapters and handshake readings this long to stop. */
+export const ADAPTER_STOP_MS = 2_000;
+
+/** The longest a runtime's `close()` takes: `worker.lockDuration / 2`, then {@link CLOSE_TAIL_MS}. */
+export function shutdownBoundMs(config: TunnelgateConfig): number {
+  return drainBoundMs(config) + CLOSE_TAIL_MS;
+}
+
+/**
+ * The longest `tunnelgate bot|worker|all` takes from SIGTERM to exit: {@link ADAPTER_STOP_MS},
+ * the runtime's close, and as long again as the adapters for the HTTP endpoint. A container's
+ * stop grace period must exceed it (default lock 30 s: 24 s).
+ */
+export function processStopBoundMs(config: TunnelgateConfig): number {
+  return 2 * ADAPTER_STOP_MS + shutdownBoundMs(config);
+}
+
+function drainBoundMs(config: TunnelgateConfig): number {
+  return Math.floor(config.worker.lockDuration / 2);
+}
+
+/** Time left until `deadline` (epoch ms), never negative. */
+const left = (deadline: number) => Math.max(0, deadline - Date.now());
 
 /**
  * Stops every worker from taking jobs and waits up to `boundMs` for the running ones. Jobs still
  * running then are abandoned: `close(true)` stops renewing their locks, so BullMQ's stalled check
- * hands them to another worker once the lock lapses (the bound keeps that after our exit).
+ * hands them to another worker once the lock lapses (the bound keeps that after our exit); their
+ * hub reads are cut when the SSH connections close.
  */
-async function drainWorkers(workers: readonly Worker[], boundMs: number, logger: Logger): Promise<void> {
+async function drainWorkers(
+  workers: readonly Worker[],
+  boundMs: number,
+  deadline: () => number,
+  logger: Logger,
+): Promise<void> {
   if (workers.length === 0) return;
   const finished = await within(Promise.all(workers.map((w) => w.pause())), boundMs);
   if (!finished)
     logger.warn({ boundMs }, 'jobs still running at shutdown: handing them back for another worker to retry');
-  await within(Promise.all(workers.map((w) => w.close(!finished))), CLOSE_STEP_TIMEOUT_MS);
+  await within(Promise.all(workers.map((w) => w.close(!finished))), left(deadline()));
+}
+
+/**
+ * The files a worker must read to reach the hubs: each hub's private key, and its known_hosts
+ * unless trust on first use may create it.
+ */
+function hubKeyFiles(config: TunnelgateConfig): string[] {
+  return config.hubs.flatMap((hub) =>
+    hub.knownHosts === undefined || hub.trustOnFirstUse
+      ? [hub.privateKeyPath]
+      : [hub.privateKeyPath, hub.knownHosts],
+  );
 }
 
 /** Starts everything the options ask for. Throws CONFIG_INVALID for an evicting Redis. */
@@ -89,7 +142,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (embedded === undefined) await checkRedisPolicy(redis, logger);
     const keys = redisKeys(config.redis.prefix);
     const vault = await KeyVault.open({ dataDir: config.dataDir, env: options.env ?? process.env });
-    const queues = new Queues(config, redis, vault.signer());
+    const queues = new Queues(config, redis, vault.signer(), options.replyTo);
     await queues.init();
     const metrics = new Metrics(config, logger);
     const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
@@ -125,6 +178,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...shared,
       pool,
       notify: (messages) => queues.notify(messages),
+      notifyOutlet: (outlet, messages) => queues.notify(messages, outlet),
       enqueueHub: async (job, opts) => {
         await queues.addHub(job, opts);
       },
@@ -142,19 +196,28 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         startTaskWorker(worker, redis, config.worker.taskConcurrency),
       );
     }
-    if (options.outlet !== undefined) workers.push(startNotifier(bot, options.outlet, redis));
+    if (options.outlet !== undefined)
+      workers.push(startNotifier(bot, options.outlet, redis, options.replyTo));
     for (const w of workers) metrics.instrument(w);
     metrics.observe({ redis, keys, queues, pool });
-    // Redis closes before SSH: an abandoned job's processor then cannot record anything on its way out.
+    // One deadline for the whole close, set when it starts: the drain bound, then the tail that
+    // every later step shares. Redis closes before SSH: an abandoned job's processor then cannot
+    // record anything on its way out, and closing SSH cuts its hub read.
+    let deadline = 0;
     closers.push(
-      () => drainWorkers(workers, Math.floor(config.worker.lockDuration / 2), logger),
-      () => within(queues.close(), CLOSE_STEP_TIMEOUT_MS),
+      () => drainWorkers(workers, drainBoundMs(config), () => deadline, logger),
+      // A reply outlet's queue lives as long as its process: nothing is left for no one to read.
       async () => {
-        if (!(await within(redis.quit(), CLOSE_STEP_TIMEOUT_MS))) redis.disconnect();
+        if (options.replyTo !== undefined)
+          await within(queues.repliesQueue(options.replyTo).obliterate({ force: true }), left(deadline));
       },
-      () => within(pool.closeAll(), CLOSE_STEP_TIMEOUT_MS),
+      () => within(queues.close(), left(deadline)),
+      async () => {
+        if (!(await within(redis.quit(), left(deadline)))) redis.disconnect();
+      },
+      () => within(pool.closeAll(), left(deadline)),
     );
-    if (embedded !== undefined) closers.push(() => embedded.stop());
+    if (embedded !== undefined) closers.push(() => within(embedded.stop(), left(deadline)));
     let stopping = false;
     return {
       bot,
@@ -164,9 +227,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       get stopping() {
         return stopping;
       },
-      health: () => checkHealth(redis, stopping),
+      health: () => checkHealth(redis, stopping, { files: options.worker ? hubKeyFiles(config) : [] }),
       close: async () => {
         stopping = true;
+        deadline = Date.now() + shutdownBoundMs(config);
         for (const close of closers.splice(0))
           await close().catch((err) => logger.warn({ err }, 'close failed'));
       },

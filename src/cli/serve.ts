@@ -8,8 +8,9 @@ import { SlackAdapter } from '../adapters/slack/slack-adapter.js';
 import type { TunnelgateConfig } from '../config/schema.js';
 import { TunnelgateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { within } from '../observability/within.js';
 import { startObservability } from './observe.js';
-import { startRuntime } from './runtime.js';
+import { ADAPTER_STOP_MS, processStopBoundMs, startRuntime } from './runtime.js';
 import { onShutdown } from './signals.js';
 
 export async function runServe(
@@ -55,12 +56,13 @@ export async function runServe(
   logger.info({ role, hubs: config.hubs.map((h) => h.name) }, 'tunnelgate running');
   await new Promise<void>((resolve) => {
     onShutdown(async () => {
-      logger.info('shutting down');
-      await observability.stopReadings();
-      await slack?.stop();
-      await discord?.close();
+      logger.info({ boundMs: processStopBoundMs(config) }, 'shutting down');
+      // Every wait is bounded (processStopBoundMs): a hub reading or a chat socket still busy is
+      // left behind, and closing the runtime's SSH connections cuts the reading.
+      const stopping = Promise.all([observability.stopReadings(), slack?.stop(), discord?.close()]);
+      await within(stopping, ADAPTER_STOP_MS);
       await runtime.close();
-      await observability.close();
+      await within(observability.close(), ADAPTER_STOP_MS);
       resolve();
     });
   });

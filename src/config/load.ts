@@ -1,7 +1,9 @@
 /**
  * Reads and validates `tunnelgate.yaml` (path from `TUNNELGATE_CONFIG`, default
  * `./tunnelgate.yaml`). `${NAME}` in any string value is replaced from the environment so secrets
- * stay out of the file. Relative paths are resolved against the file's folder.
+ * stay out of the file; a value that is exactly `${NAME}` with NAME unset or empty leaves its key
+ * out (e.g. `SLACK_APP_TOKEN=` in an env file means "no app token"). Relative paths are resolved
+ * against the file's folder.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -23,37 +25,68 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
+/** One problem of a failed parse as `path: message`. */
+function formatIssue(issue: z.ZodError['issues'][number]): string {
+  const where = formatPath(issue.path);
+  return where === '' ? issue.message : `${where}: ${issue.message}`;
+}
+
 /** Every problem of a failed parse, one `path: message` line each. */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const where = formatPath(issue.path);
-    return where === '' ? issue.message : `${where}: ${issue.message}`;
-  });
+  return error.issues.map(formatIssue);
+}
+
+/** A value that is exactly `${NAME}` with NAME unset or empty: the key counts as not set. */
+const NOT_SET = Symbol('not set');
+
+/** `${NAME}` references, and the keys left out because their whole value was an unset or empty one. */
+interface Substitution {
+  problems: string[];
+  /** Path (as {@link formatPath}) of each left-out key -> the variable it named. */
+  notSet: Map<string, string>;
 }
 
 function substituteEnv(
   value: unknown,
   env: NodeJS.ProcessEnv,
   path: PropertyKey[],
-  problems: string[],
+  out: Substitution,
 ): unknown {
   if (typeof value === 'string') {
+    const whole = /^\$\{([A-Z_][A-Z0-9_]*)\}$/.exec(value)?.[1];
+    if (whole !== undefined && (env[whole] ?? '') === '') {
+      out.notSet.set(formatPath(path), whole);
+      return NOT_SET;
+    }
     return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_match, name: string) => {
       const found = env[name];
       if (found === undefined) {
-        problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
+        out.problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
         return '';
       }
       return found;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], problems));
+  if (Array.isArray(value))
+    return value.map((v, i) => substituteEnv(v, env, [...path, i], out)).filter((v) => v !== NOT_SET);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], problems)]),
+      Object.entries(value)
+        .map(([k, v]) => [k, substituteEnv(v, env, [...path, k], out)] as const)
+        .filter(([, v]) => v !== NOT_SET),
     );
   }
   return value;
+}
+
+/**
+ * Without a `dataDir` key, `TUNNELGATE_DATA_DIR` names it (the Docker image sets a volume path,
+ * so state never lands beside a read-only config mount); otherwise the schema's `./var` applies.
+ */
+function withDataDirDefault(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  const fromEnv = env.TUNNELGATE_DATA_DIR ?? '';
+  if (fromEnv === '' || raw === null || typeof raw !== 'object' || 'dataDir' in raw) return raw;
+  return { ...raw, dataDir: fromEnv };
 }
 
 function resolvePaths(config: TunnelgateConfig, baseDir: string): TunnelgateConfig {
@@ -82,13 +115,24 @@ export function parseConfig(
     const lines = doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`);
     throw new TunnelgateError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
   }
-  const problems: string[] = [];
-  const raw = substituteEnv(doc.toJS() ?? {}, options.env ?? process.env, [], problems);
+  const env = options.env ?? process.env;
+  const out: Substitution = { problems: [], notSet: new Map() };
+  const raw = withDataDirDefault(substituteEnv(doc.toJS() ?? {}, env, [], out), env);
+  const { problems } = out;
   const parsed = TunnelgateConfig.safeParse(raw);
   if (!parsed.success) {
     // A value whose variable is unset already has its problem; don't report it twice.
     const unset = new Set(problems.map((p) => p.slice(0, p.indexOf(':'))));
-    problems.push(...formatIssues(parsed.error).filter((p) => !unset.has(p.slice(0, p.indexOf(':')))));
+    for (const issue of parsed.error.issues) {
+      const where = formatPath(issue.path);
+      const variable = out.notSet.get(where);
+      if (unset.has(where)) continue;
+      problems.push(
+        variable === undefined
+          ? formatIssue(issue)
+          : `${where}: environment variable ${variable} is not set (or empty), and this key is required`,
+      );
+    }
   }
   if (problems.length > 0 || !parsed.success) {
     throw new TunnelgateError('CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`, {

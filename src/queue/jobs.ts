@@ -88,9 +88,20 @@ export const NotifyJob = z.object({
 });
 export type NotifyJob = z.infer<typeof NotifyJob>;
 
+/**
+ * A reply outlet: one process that asked for work and reads its replies from a notify queue of its
+ * own (e.g. one `tunnelgate shell` session beside a running bot, which reads `notify`).
+ */
+export const ReplyOutlet = z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'expected a reply outlet name');
+
+/** The signed envelope field of a hub or task job naming the outlet its replies go to. */
+export const ReplyTo = z.object({ replyTo: ReplyOutlet.optional() });
+
 /** Queue names (BullMQ prefixes them with `redis.prefix`). */
 export const QUEUE = {
   hub: (hub: string) => `hub-${hub}`,
   tasks: 'tasks',
   notify: 'notify',
+  /** The notify queue of one reply outlet. */
+  replies: (outlet: string) => `notify-${ReplyOutlet.parse(outlet)}`,
 } as const;

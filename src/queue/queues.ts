@@ -8,24 +8,32 @@ import type { TunnelgateConfig } from '../config/schema.js';
 import type { Message } from '../domain/models/reply.js';
 import type { Signer } from '../domain/signer.js';
 import { signJob } from './job-mac.js';
-import { HubJob, NotifyJob, QUEUE, TaskJob } from './jobs.js';
+import { HubJob, NotifyJob, QUEUE, ReplyOutlet, TaskJob } from './jobs.js';
 
 const KEEP: JobsOptions = {
   removeOnComplete: { age: 3_600, count: 1_000 },
   removeOnFail: { age: 7 * 86_400 },
 };
 
-/** Producer side of every queue, shared by the bot and the workers; every payload is signed. */
+/**
+ * Producer side of every queue, shared by the bot and the workers; every payload is signed. With
+ * a reply outlet, the work it adds to run now names that outlet, so the replies come back to this
+ * process (delayed work, such as a request's expiry, reports to the bot's `notify` queue).
+ */
 export class Queues {
   private readonly hubQueues = new Map<string, Queue>();
+  private readonly replyQueues = new Map<string, Queue>();
   readonly tasks: Queue;
   readonly notifyQueue: Queue;
+  readonly replyTo: string | undefined;
 
   constructor(
     private readonly config: TunnelgateConfig,
-    connection: ConnectionOptions,
+    private readonly connection: ConnectionOptions,
     private readonly signer: Signer,
+    replyTo?: string,
   ) {
+    this.replyTo = replyTo === undefined ? undefined : ReplyOutlet.parse(replyTo);
     const prefix = config.redis.prefix;
     for (const hub of config.hubs) {
       this.hubQueues.set(hub.name, new Queue(QUEUE.hub(hub.name), { connection, prefix }));
@@ -51,7 +59,7 @@ export class Queues {
     const valid = HubJob.parse(job);
     const added = await this.hubQueue(valid.hub).add(
       valid.kind,
-      signJob(this.signer, QUEUE.hub(valid.hub), valid),
+      signJob(this.signer, QUEUE.hub(valid.hub), this.stamp(valid, options.delayMs)),
       {
         ...KEEP,
         attempts: this.config.worker.attempts,
@@ -66,21 +74,46 @@ export class Queues {
   /** Adds work that changes no hub. */
   async addTask(job: TaskJob, options: { delayMs?: number; jobId?: string } = {}): Promise<string> {
     const valid = TaskJob.parse(job);
-    const added = await this.tasks.add(valid.kind, signJob(this.signer, QUEUE.tasks, valid), {
-      ...KEEP,
-      attempts: 3,
-      backoff: { type: 'fixed', delay: 1_000 },
-      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
-      ...(options.delayMs === undefined ? {} : { delay: options.delayMs }),
-    });
+    const added = await this.tasks.add(
+      valid.kind,
+      signJob(this.signer, QUEUE.tasks, this.stamp(valid, options.delayMs)),
+      {
+        ...KEEP,
+        attempts: 3,
+        backoff: { type: 'fixed', delay: 1_000 },
+        ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+        ...(options.delayMs === undefined ? {} : { delay: options.delayMs }),
+      },
+    );
     return added.id ?? '';
   }
 
-  /** Queues messages for the bot. Refuses `peer.config` (key material is never queued). */
-  async notify(messages: Message[]): Promise<void> {
+  /** `job` naming this process's reply outlet, when it has one and the job runs now. */
+  private stamp<T extends object>(job: T, delayMs: number | undefined): T {
+    return this.replyTo === undefined || delayMs !== undefined ? job : { ...job, replyTo: this.replyTo };
+  }
+
+  /** The notify queue of `outlet` (`notify-<outlet>`), or the bot's (`notify`) without one. */
+  repliesQueue(outlet?: string): Queue {
+    if (outlet === undefined) return this.notifyQueue;
+    const name = QUEUE.replies(outlet);
+    let queue = this.replyQueues.get(name);
+    if (queue === undefined) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.config.redis.prefix });
+      this.replyQueues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * Queues messages for the bot, or for the reply outlet `outlet` (the process whose job this
+   * answers). Refuses `peer.config` (key material is never queued).
+   */
+  async notify(messages: Message[], outlet?: string): Promise<void> {
     if (messages.length === 0) return;
     const valid = NotifyJob.parse({ messages });
-    await this.notifyQueue.add('notify', signJob(this.signer, QUEUE.notify, valid), {
+    const queue = this.repliesQueue(outlet);
+    await queue.add('notify', signJob(this.signer, queue.name, valid), {
       ...KEEP,
       attempts: 5,
       backoff: { type: 'exponential', delay: 500 },
@@ -126,7 +159,8 @@ export class Queues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.hubQueues.values(), this.tasks, this.notifyQueue].map((q) => q.close()));
+    const all = [...this.hubQueues.values(), ...this.replyQueues.values(), this.tasks, this.notifyQueue];
+    await Promise.all(all.map((q) => q.close()));
   }
 }
 

@@ -9,7 +9,7 @@ import type { Message } from '../domain/models/reply.js';
 import type { Signer } from '../domain/signer.js';
 import type { HubPool } from '../hub/ssh/hub-pool.js';
 import type { OnCallRoster } from '../oncall/roster.js';
-import type { HubJob, TaskJob } from '../queue/jobs.js';
+import { type HubJob, ReplyTo, type TaskJob } from '../queue/jobs.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { BreakGlassStore } from '../store/break-glass.js';
 import type { InventoryStore } from '../store/inventory.js';
@@ -26,8 +26,10 @@ export interface WorkerContext {
   inventory: InventoryStore;
   audit: AuditLog;
   pool: HubPool;
-  /** Queues messages for the bot to deliver. */
+  /** Queues messages for the bot to deliver (or for the outlet the job names: {@link repliesTo}). */
   notify(messages: Message[], jobId?: string): Promise<void>;
+  /** Queues messages for one reply outlet (the process that asked for the job). */
+  notifyOutlet(outlet: string, messages: Message[]): Promise<void>;
   /** Queues follow-up hub work (e.g. the revocation of a time-bound peer at its expiry). */
   enqueueHub(job: HubJob, options?: { delayMs?: number; jobId?: string }): Promise<void>;
   /** Queues follow-up work that changes no hub (e.g. the next poll of a break-glass incident). */
@@ -37,4 +39,14 @@ export interface WorkerContext {
   oncall?: OnCallRoster;
   clock: () => Date;
   logger: Logger;
+}
+
+/**
+ * The context for one job: its `notify` answers the reply outlet the job's signed envelope names
+ * (`replyTo`, e.g. the shell session that asked), otherwise the bot.
+ */
+export function repliesTo(ctx: WorkerContext, opened: unknown): WorkerContext {
+  const outlet = ReplyTo.safeParse(opened).data?.replyTo;
+  if (outlet === undefined) return ctx;
+  return { ...ctx, notify: (messages) => ctx.notifyOutlet(outlet, messages) };
 }

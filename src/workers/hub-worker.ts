@@ -7,7 +7,7 @@ import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bu
 import { type TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { openJob } from '../queue/job-mac.js';
 import { HubJob, QUEUE } from '../queue/jobs.js';
-import type { WorkerContext } from './context.js';
+import { repliesTo, type WorkerContext } from './context.js';
 import { expirePeer } from './expiry.js';
 import { applyFix, fixFailed } from './fix.js';
 import { provision, provisionFailed } from './provision.js';
@@ -85,12 +85,14 @@ function tellLeads(ctx: WorkerContext, text: string, jobId: string | undefined):
 }
 
 /** Processes one hub job, classifying failures for BullMQ. */
-export async function processHubJob(ctx: WorkerContext, job: Job): Promise<unknown> {
-  const parsed = HubJob.safeParse(openJob(ctx.signer, job.queueName, job.data));
+export async function processHubJob(outer: WorkerContext, job: Job): Promise<unknown> {
+  const opened = openJob(outer.signer, job.queueName, job.data);
+  const parsed = HubJob.safeParse(opened);
   if (!parsed.success) {
-    ctx.logger.error({ jobId: job.id, issues: parsed.error.issues }, 'invalid hub job payload');
+    outer.logger.error({ jobId: job.id, issues: parsed.error.issues }, 'invalid hub job payload');
     throw new UnrecoverableError(`invalid hub job payload: ${parsed.error.message}`);
   }
+  const ctx = repliesTo(outer, opened);
   try {
     return await runHubJob(ctx, parsed.data, job.id);
   } catch (thrown) {

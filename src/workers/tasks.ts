@@ -20,7 +20,7 @@ import { parseDump, type WgDump } from '../wg/dump.js';
 import { audit } from './audit.js';
 import { checkAuditChain } from './audit-check.js';
 import { pollBreakGlass } from './break-glass-poll.js';
-import type { WorkerContext } from './context.js';
+import { repliesTo, type WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import { pruneFinished } from './prune.js';
 import { runReminderCheck } from './reminders.js';
@@ -125,12 +125,18 @@ export async function expireRequest(ctx: WorkerContext, requestId: string, jobId
 }
 
 /** Starts the tasks worker (parallel: these jobs never change a hub). */
-export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOptions, concurrency = 8): Worker {
+export function startTaskWorker(
+  outer: WorkerContext,
+  connection: ConnectionOptions,
+  concurrency = 8,
+): Worker {
   return new Worker(
     QUEUE.tasks,
     async (job: Job) => {
-      const parsed = TaskJob.safeParse(openJob(ctx.signer, QUEUE.tasks, job.data));
+      const opened = openJob(outer.signer, QUEUE.tasks, job.data);
+      const parsed = TaskJob.safeParse(opened);
       if (!parsed.success) throw new UnrecoverableError(`invalid task payload: ${parsed.error.message}`);
+      const ctx = repliesTo(outer, opened);
       const task = parsed.data;
       switch (task.kind) {
         case 'peers':
@@ -155,6 +161,6 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
         }
       }
     },
-    { connection, prefix: ctx.config.redis.prefix, concurrency },
+    { connection, prefix: outer.config.redis.prefix, concurrency },
   );
 }

@@ -99,4 +99,31 @@ lab.describe('the shell adapter (tunnelgate shell)', () => {
     const dump = await lab.get().hubs[0]?.exec(['wg', 'show', 'wg0', 'allowed-ips']);
     expect(dump?.stdout).toContain(pending.request.publicKey);
   });
+
+  it('beside a running bot on the same queues, gets the replies to its own jobs and the bot none of them', async () => {
+    // The harness is the running bot: its notifier reads the deployment's notify queue.
+    const configPath = writeConfigFile(h.dataDir, h.config);
+    const child = spawn(process.execPath, [BIN, 'shell', '--as', 'erin', '--json'], {
+      env: { ...process.env, TUNNELGATE_CONFIG: configPath, LOG_LEVEL: 'silent' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let printed = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.stdin.write('/vpn request phone\n');
+    const deadline = Date.now() + 20_000;
+    while (!printed.includes('request.pending') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const id = /"requestId":"(r-[a-z0-9]{6})"/.exec(printed)?.[1];
+    expect(id).toBeDefined();
+    child.stdin.end(`as alice\n/vpn approve ${id}\n`);
+
+    expect(await exited).toBe(0);
+    const kinds = parseLines(printed).map((l) => `${l.kind}->${l.to}`);
+    expect(kinds).toEqual(expect.arrayContaining(['peer.config->erin', 'peer.provisioned->erin']));
+    const toBot = h.messages.filter((m) => (m.reply as { requestId?: string }).requestId === id);
+    expect(toBot.map((m) => m.reply.kind)).toEqual([]);
+  });
 });

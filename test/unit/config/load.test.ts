@@ -83,14 +83,29 @@ policy:
     );
   });
 
-  it('reads secrets from the environment and names a missing variable', () => {
-    const text = `${HUB}slack:\n  signingSecret: \${SLACK_SIGNING_SECRET}\n`;
-    expect(
-      parseConfig(text, { baseDir: '/', env: { SLACK_SIGNING_SECRET: 's3cret' } }).slack?.signingSecret,
-    ).toBe('s3cret');
-    expect(problems(text)).toEqual([
-      'slack.signingSecret: environment variable SLACK_SIGNING_SECRET is not set',
+  it('reads secrets from the environment; an unset or empty optional one leaves its key out', () => {
+    const text = `${HUB}slack:\n  signingSecret: \${SLACK_SIGNING_SECRET}\n  appToken: \${SLACK_APP_TOKEN}\n`;
+    const env = { SLACK_SIGNING_SECRET: 's3cret', SLACK_APP_TOKEN: '' };
+    const slack = parseConfig(text, { baseDir: '/', env }).slack;
+    expect(slack?.signingSecret).toBe('s3cret');
+    expect(slack !== undefined && 'appToken' in slack).toBe(false);
+    expect(parseConfig(text, { baseDir: '/', env: {} }).slack?.signingSecret).toBeUndefined();
+  });
+
+  it('names the variable behind a required key that is unset or empty, and one unset inside a value', () => {
+    expect(problems(HUB.replace('host: 198.51.100.2', `host: $${'{'}HUB_HOST}`), { HUB_HOST: '' })).toEqual([
+      'hubs[0].host: environment variable HUB_HOST is not set (or empty), and this key is required',
     ]);
+    expect(
+      problems(HUB.replace('endpoint: vpn.example.com:51820', `endpoint: $${'{'}VPN_HOST}:51820`)),
+    ).toEqual(['hubs[0].endpoint: environment variable VPN_HOST is not set']);
+  });
+
+  it('takes dataDir from TUNNELGATE_DATA_DIR when the file has none, and the file over the variable', () => {
+    const env = { TUNNELGATE_DATA_DIR: '/app/var' };
+    expect(parseConfig(HUB, { baseDir: '/config', env }).dataDir).toBe('/app/var');
+    expect(parseConfig(HUB, { baseDir: '/config', env: {} }).dataDir).toBe('/config/var');
+    expect(parseConfig(`${HUB}dataDir: /srv/tg\n`, { baseDir: '/config', env }).dataDir).toBe('/srv/tg');
   });
 
   it('refuses slack and discord together, naming the discord key', () => {
@@ -114,5 +129,9 @@ describe('tunnelgate.example.yaml', () => {
     const config = parseConfig(text, { baseDir: '/etc/tunnelgate', env: {} });
     expect(config.hubs.map((h) => h.name)).toEqual(['hub1']);
     expect(config.roles.leads).toEqual(['alice']);
+    expect(config.redis.url).toBeUndefined();
+    expect(parseConfig(text, { baseDir: '/c', env: { REDIS_URL: 'redis://redis:6379' } }).redis.url).toBe(
+      'redis://redis:6379',
+    );
   });
 });
