@@ -7,6 +7,7 @@
 import type { HubConfig } from '../../config/schema.js';
 import { HIDDEN } from '../../wg/dump.js';
 import type { Step } from '../ssh/remote-script.js';
+import { HOLDERS_SH } from './holders.js';
 import { hubProgram, programStep } from './registry.js';
 
 /** Exit 0 when the config file ($1) has a [Peer] whose PublicKey is $2. */
@@ -115,8 +116,16 @@ export function parsePeerCheck(stdout: string): PeerCheck {
   return { hubPublicKey, liveAllowedIps, inFile };
 }
 
-/** `wg set $1 peer $2 allowed-ips $3`: adds peer $2 live, or replaces its addresses. */
-export const WG_SET_SH = 'exec wg set "$1" peer "$2" allowed-ips "$3"';
+/**
+ * `wg set $1 peer $2 allowed-ips $3`: adds peer $2 live, or replaces its addresses, unless another
+ * peer holds one of them live or in config file $4 (then it names the holders and exits 65 with
+ * nothing changed, see holders.ts).
+ */
+export const WG_SET_SH = `set -eu
+${HOLDERS_SH}
+tg_lock "$4"
+tg_free "$1" "$4" "$3" "$2"
+wg set "$1" peer "$2" allowed-ips "$3"`;
 /** `wg set $1 peer $2`: adds peer $2 live without addresses, or leaves an existing one alone. */
 export const WG_STAGE_SH = 'exec wg set "$1" peer "$2"';
 /** `wg set $1 peer $2 remove`: removes peer $2 from the live interface (a no-op when absent). */
@@ -128,7 +137,7 @@ export const WG_REMOVE = hubProgram('tunnelgate-wg-remove', WG_REMOVE_SH, { inte
 
 /** Step `wg-set`: peer `publicKey` live on the hub's interface with exactly `allowedIps`. */
 export function wgSetStep(hub: HubConfig, publicKey: string, allowedIps: readonly string[]): Step {
-  return programStep('wg-set', WG_SET, [hub.interface, publicKey, allowedIps.join(',')]);
+  return programStep('wg-set', WG_SET, [hub.interface, publicKey, allowedIps.join(','), hub.configPath]);
 }
 
 /** Step `name`: peer `publicKey` live without touching the addresses of an existing peer. */

@@ -6,6 +6,7 @@
 import type { HubConfig } from '../../config/schema.js';
 import { formatPeerMetaLine, type PeerMeta } from '../../wg/peer-meta.js';
 import type { Step } from '../ssh/remote-script.js';
+import { HOLDERS_SH } from './holders.js';
 import {
   CHECK,
   DROP_PEERS_AWK,
@@ -39,8 +40,11 @@ sync "$(dirname "$conf")"`;
  * after the handshake brings up the new key with the address and never the old one. Prints one
  * word: `moved` (now or earlier), `waiting` (no handshake yet), `missing` (the staged key is not
  * on the interface) or `old-missing` (the old key is gone, e.g. revoked: nothing is changed).
+ * Before the commit, under the hub programs' lock, a peer other than the two keys holding one of
+ * the addresses stops it with exit 65 and the holders named (holders.ts): nothing is changed.
  */
 export const WATCH_AND_MOVE_SH = `set -eu
+${HOLDERS_SH}
 iface=$1; conf=$2; old=$3; new=$4; ips=$5
 ips_of() { wg show "$iface" allowed-ips | awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print "[" $0 "]"; exit }'; }
 holds_all() {
@@ -59,6 +63,8 @@ while :; do
   if [ "$(date +%s)" -ge "$end" ]; then echo waiting; exit 0; fi
   sleep "$7"
 done
+tg_lock "$conf"
+tg_free "$iface" "$conf" "$ips" "$old" "$new"
 ${WRITE_COMMITTED}
 wg set "$iface" peer "$old" remove peer "$new" allowed-ips "$ips"
 echo moved`;
@@ -67,10 +73,14 @@ echo moved`;
  * Brings hub interface $1 and config file $2 to the committed state of a rotation from old key
  * $3 to new key $4 with addresses $5, whatever happened since the move (a hub restart, a crashed
  * worker, a rerun): the file gets the new key's final section (stdin) and loses the old key's;
- * live, ONE `wg set` removes the old key and gives the new one the addresses. Idempotent.
+ * live, ONE `wg set` removes the old key and gives the new one the addresses. Idempotent. Like
+ * the watch, it changes nothing and exits 65 naming the holders when another peer holds one.
  */
 export const COMMIT_ROTATION_SH = `set -eu
+${HOLDERS_SH}
 iface=$1; conf=$2; old=$3; new=$4; ips=$5
+tg_lock "$conf"
+tg_free "$iface" "$conf" "$ips" "$old" "$new"
 ${WRITE_COMMITTED}
 wg set "$iface" peer "$old" remove peer "$new" allowed-ips "$ips"
 echo committed`;
