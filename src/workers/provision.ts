@@ -12,15 +12,15 @@ import { markFailed, markProvisioned, markProvisioning, verifyApprovals } from '
 import { approvers } from '../domain/gate.js';
 import { hubAddress, hubAddress6, hubConfig } from '../domain/hubs.js';
 import type { AccessRequest } from '../domain/models/request.js';
-import { describeHeld, type Held, heldConflict, heldFrom } from '../hub/programs/holders.js';
+import { describeHeld, heldConflict, heldFrom } from '../hub/programs/holders.js';
 import { type PeerCheck, parsePeerCheck, provisionSteps } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import { expireJobId } from '../queue/job-ids.js';
-import { normalizeCidr, reserve } from '../store/reservations.js';
 import { KEEPALIVE_SECONDS } from '../wg/client-config.js';
 import { renderPeerSection } from '../wg/conf.js';
 import type { WorkerContext } from './context.js';
 import { firstLinkDelay } from './expiry.js';
+import { setAsideHeld } from './held-addresses.js';
 
 export type ProvisionOutcome =
   | { status: 'provisioned'; request: AccessRequest }
@@ -118,9 +118,9 @@ const MAX_HELD_ROUNDS = 16;
 
 /**
  * Claims addresses and puts the peer live and in the config file, in one exec per round. When the
- * hub refuses because another peer holds an address (holders.ts), that address is reserved for its
- * holder (or claimed for it, when the holder is a managed peer Redis lost track of), the claim is
- * released and the next free address tried: the hub, not Redis, decides what is taken.
+ * hub refuses because another peer holds an address (holders.ts), the claim is released, what the
+ * hub holds is set aside (held-addresses.ts) and the next free address tried: the hub, not Redis,
+ * decides what is taken.
  */
 async function placeOnHub(
   ctx: WorkerContext,
@@ -177,7 +177,7 @@ async function placeOnHub(
       for (const taken of wanted) {
         if (mine.has(taken)) await ctx.inventory.releaseAddress(hub.name, taken, request.publicKey);
       }
-      await setAside(ctx, hub.name, held);
+      await setAsideHeld(ctx, hub, held, request.publicKey);
       if ([...wanted].some((w) => !mine.has(w)) || round + 1 >= MAX_HELD_ROUNDS) {
         throw heldConflict(hub.name, `${request.peer} cannot be given ${[...wanted].join(', ')}`, held);
       }
@@ -208,21 +208,6 @@ function withoutAddresses(request: AccessRequest, refused: ReadonlySet<string>):
     ...(address === undefined || refused.has(address) ? {} : { address }),
     ...(address6 === undefined || refused.has(address6) ? {} : { address6 }),
   };
-}
-
-/**
- * Marks what the hub showed as held so no allocation offers it again: a managed holder (a record
- * exists for its key) gets the claim it should have had; any other holder a reservation.
- */
-async function setAside(ctx: WorkerContext, hub: string, held: readonly Held[]): Promise<void> {
-  for (const h of held) {
-    const cidr = normalizeCidr(h.cidr);
-    const single = cidr.endsWith('/32') || cidr.endsWith('/128');
-    const managed = single ? await ctx.inventory.find(hub, h.holder) : null;
-    if (managed === null || !(await ctx.inventory.claimExact(hub, cidr, h.holder))) {
-      await reserve(ctx.redis, ctx.keys, hub, h.cidr, h.holder);
-    }
-  }
 }
 
 /** Records a provisioning failure on the request and tells the requester and the approvers. */

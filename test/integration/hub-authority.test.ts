@@ -3,14 +3,18 @@
  * in the config file only, or both — are never robbed of an address by the bot, whatever Redis
  * says; the allocation skips them and a rotation cutover onto a held address is refused.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Message } from '../../src/domain/models/reply.js';
 import { reservedOn } from '../../src/store/reservations.js';
 import { listPeers, parseWgConf } from '../../src/wg/conf.js';
 import { parseDump } from '../../src/wg/dump.js';
+import { findOverlaps } from '../../src/wg/ipam.js';
 import { generateKeyPair, publicKeyFromPrivate } from '../../src/wg/keys.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
+import { waitUntil } from '../support/wait.js';
+import { startWorkerProcess, type WorkerProcess, writeConfigFile } from '../support/worker-process.js';
 
 const lab = useLab({ hubs: 1, clients: 1 });
 const CONF = '/etc/wireguard/wg0.conf';
@@ -32,6 +36,16 @@ lab.describe('hand-made peers on a lab hub keep their addresses', () => {
     expect((await hub().exec(['wg', 'set', 'wg0', 'peer', key, 'allowed-ips', ips])).code).toBe(0);
   const handSection = (key: string, ips: string) =>
     `\n# added by hand in an incident\n[Peer]\nPublicKey = ${key}\nAllowedIPs = ${ips}\n`;
+  /** Every peer's AllowedIPs on the hub, live and in the config file together, by public key. */
+  const holdings = async () => {
+    const all = new Map<string, string[]>();
+    const add = (key: string, ips: readonly string[]) =>
+      all.set(key, [...new Set([...(all.get(key) ?? []), ...ips])]);
+    for (const p of await livePeers()) add(p.publicKey, p.allowedIps);
+    for (const p of listPeers(parseWgConf(await hub().readFile(CONF)))) add(p.publicKey, p.allowedIps);
+    return all;
+  };
+  const lastOctet = (cidr: string) => Number(/^10\.66\.1\.(\d+)\//.exec(cidr)?.[1] ?? 0);
   const appendByHand = async (text: string) =>
     hub().writeFile(CONF, (await hub().readFile(CONF)) + text, 0o600);
 
@@ -89,7 +103,7 @@ lab.describe('hand-made peers on a lab hub keep their addresses', () => {
       (r) => r.action === 'provision' && r.result === 'refused',
     );
     expect(refused.map((r) => r.detail).join('\n')).toContain(
-      `10.66.1.12/30 is held by peer ${gateway.slice(0, 8)}`,
+      `10.66.1.8/32 is held by peer ${hand.slice(0, 8)}… (live and in the config file)`,
     );
   });
 
@@ -131,5 +145,69 @@ lab.describe('hand-made peers on a lab hub keep their addresses', () => {
     const file = listPeers(parseWgConf(await hub().readFile(CONF)));
     expect(file.some((p) => p.publicKey === newKey)).toBe(false);
     await client.down();
+    // The person hands the address back: the next test starts from a hub without overlaps.
+    expect((await hub().exec(['wg', 'set', 'wg0', 'peer', thief, 'remove'])).code).toBe(0);
+  });
+
+  it('a second bot with an empty Redis, two worker processes and a person racing with wg set: 0 overlaps, every request provisioned once', async () => {
+    const before = await holdings();
+    expect(findOverlaps([...before].map(([id, allowedIps]) => ({ id, allowedIps })))).toEqual([]);
+    const second = await startHarness(lab.get(), 'hub-authority-2', { inProcessWorkers: false });
+    const workers: WorkerProcess[] = [];
+    try {
+      const configPath = writeConfigFile(second.dataDir, second.config);
+      workers.push(...(await Promise.all([1, 2].map(() => startWorkerProcess(configPath)))));
+      const users = Array.from({ length: 16 }, (_, i) => `racer${i}`);
+      const pending = await Promise.all(users.map((u) => second.run(u, '/vpn request laptop')));
+      const ids = pending.map((replies) => replyOf(replies, 'request.pending')?.request.id ?? '');
+      const settled = () =>
+        second.messages.filter(
+          (m) =>
+            m.to.type === 'user' &&
+            (m.reply.kind === 'peer.provisioned' || m.reply.kind === 'peer.failed') &&
+            ids.includes(m.reply.requestId ?? ''),
+        );
+      // The person: during the burst, a few peers by hand just above what the hub holds.
+      const byHand: Array<[string, string]> = [];
+      const person = (async () => {
+        while (byHand.length < 4 && settled().length < ids.length) {
+          const top = Math.max(...[...(await holdings()).values()].flat().map(lastOctet));
+          const key = generateKeyPair().publicKey;
+          const ip = `10.66.1.${top + 3}/32`;
+          await handSet(key, ip);
+          byHand.push([key, ip]);
+          await sleep(100);
+        }
+      })();
+      await Promise.all(ids.map((id) => second.run('alice', `/vpn approve ${id}`)));
+      await waitUntil('every request settled', 120_000, () => settled().length >= ids.length);
+      await person;
+
+      const after = await holdings();
+      const overlaps = findOverlaps([...after].map(([id, allowedIps]) => ({ id, allowedIps })));
+      expect(overlaps).toEqual([]);
+      // Every request provisioned exactly once, on the hub once, live and in the file.
+      expect(settled().map((m) => m.reply.kind)).toEqual(ids.map(() => 'peer.provisioned'));
+      expect(
+        new Set(settled().map((m) => (m.reply.kind === 'peer.provisioned' ? m.reply.requestId : ''))),
+      ).toEqual(new Set(ids));
+      const conf = await hub().readFile(CONF);
+      for (const id of ids) {
+        const request = await second.runtime.bot.requests.get(id);
+        expect(request.state).toBe('provisioned');
+        expect(conf.split(request.publicKey).length - 1).toBe(1);
+        expect(await liveIps(request.publicKey)).toEqual([request.address]);
+      }
+      // Nobody else lost anything: the first bot's peers and every hand-made one keep their AllowedIPs.
+      for (const [key, ips] of before) expect(after.get(key)).toEqual(ips);
+      expect(byHand.length).toBeGreaterThan(0);
+      for (const [key, ip] of byHand) expect(await liveIps(key)).toEqual([ip]);
+      // The second bot's Redis knew none of it: the hub refused and the bot moved on.
+      const refused = (await second.runtime.bot.audit.tail(200)).filter((r) => r.result === 'refused');
+      expect(refused.length).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+      await second.stop();
+    }
   });
 });
