@@ -131,9 +131,13 @@ export const WG_STAGE_SH = 'exec wg set "$1" peer "$2"';
 /** `wg set $1 peer $2 remove`: removes peer $2 from the live interface (a no-op when absent). */
 export const WG_REMOVE_SH = 'exec wg set "$1" peer "$2" remove';
 // `wg` itself is not in the least-privilege sudoers entry: these three are all the bot changes live.
-export const WG_SET = hubProgram('tunnelgate-wg-set', WG_SET_SH, { interfaceFirst: true });
-export const WG_STAGE = hubProgram('tunnelgate-wg-stage', WG_STAGE_SH, { interfaceFirst: true });
-export const WG_REMOVE = hubProgram('tunnelgate-wg-remove', WG_REMOVE_SH, { interfaceFirst: true });
+export const WG_SET = hubProgram('tunnelgate-wg-set', WG_SET_SH, {
+  arity: 4,
+  interfaceFirst: true,
+  configArg: 4,
+});
+export const WG_STAGE = hubProgram('tunnelgate-wg-stage', WG_STAGE_SH, { arity: 2, interfaceFirst: true });
+export const WG_REMOVE = hubProgram('tunnelgate-wg-remove', WG_REMOVE_SH, { arity: 2, interfaceFirst: true });
 
 /** Step `wg-set`: peer `publicKey` live on the hub's interface with exactly `allowedIps`. */
 export function wgSetStep(hub: HubConfig, publicKey: string, allowedIps: readonly string[]): Step {
@@ -196,12 +200,18 @@ export const PEER_SECTION_LINE =
   '(\\[Peer\\]|# .*|(PublicKey|AllowedIPs|PersistentKeepalive|PresharedKey) = [A-Za-z0-9+/=.:, ]*)?';
 
 export const PERSIST = hubProgram('tunnelgate-persist', APPEND_PEER_SH, {
+  arity: 2,
   inputLine: PEER_SECTION_LINE,
+  configArg: 1,
 });
-export const UNPERSIST = hubProgram('tunnelgate-unpersist', REMOVE_PEER_SH);
-export const CHECK = hubProgram('tunnelgate-check', CHECK_PEER_SH, { interfaceFirst: true });
-export const DUMP = hubProgram('tunnelgate-dump', DUMP_SH, { interfaceFirst: true });
-export const READ_CONF = hubProgram('tunnelgate-conf', READ_CONF_SH);
+export const UNPERSIST = hubProgram('tunnelgate-unpersist', REMOVE_PEER_SH, { arity: 2, configArg: 1 });
+export const CHECK = hubProgram('tunnelgate-check', CHECK_PEER_SH, {
+  arity: 3,
+  interfaceFirst: true,
+  configArg: 3,
+});
+export const DUMP = hubProgram('tunnelgate-dump', DUMP_SH, { arity: 1, interfaceFirst: true });
+export const READ_CONF = hubProgram('tunnelgate-conf', READ_CONF_SH, { arity: 1, configArg: 1 });
 
 /** Read-only step: the live dump (private key hidden). */
 export function dumpStep(hub: HubConfig): Step {

@@ -104,12 +104,16 @@ export function committedSection(publicKey: string, allowedIps: readonly string[
 
 /** Registered so a bootstrapped (least-privilege) hub has them installed for sudo mode. */
 export const WATCH = hubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH, {
+  arity: 7,
   interfaceFirst: true,
   inputLine: PEER_SECTION_LINE,
+  configArg: 2,
 });
 export const COMMIT = hubProgram('tunnelgate-commit', COMMIT_ROTATION_SH, {
+  arity: 5,
   interfaceFirst: true,
   inputLine: PEER_SECTION_LINE,
+  configArg: 2,
 });
 
 function check(hub: HubConfig, name: string, publicKey: string): Step {
