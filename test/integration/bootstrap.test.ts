@@ -186,7 +186,7 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       expect((await conn.exec([conf, '/etc/wireguard'])).exitCode).toBe(64);
       const persist = '/usr/local/lib/tunnelgate/tunnelgate-persist';
       const key = KEY;
-      const injected = await conn.exec([persist, '/etc/wireguard/wg0.conf', key], {
+      const injected = await conn.exec([persist, 'wg0', '/etc/wireguard/wg0.conf', key], {
         input: `\n[Peer]\nPublicKey = ${key}\nPostUp = id\n`,
       });
       expect(injected.exitCode).toBe(64);
@@ -219,11 +219,11 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       expect(listed.stdout).toBe('');
       const section = `\n[Peer]\nPublicKey = ${KEY}\nAllowedIPs = 10.9.0.2/32\n`;
       // A relative config name used to leave a root-owned temp file in the programs' directory.
-      const relative = await conn.exec([program('persist'), 'wg0.conf', KEY], { input: section });
+      const relative = await conn.exec([program('persist'), 'wg0', 'wg0.conf', KEY], { input: section });
       expect(relative.exitCode).toBe(64);
       expect((await bare().host.execChecked(['ls', '-A', '/var/lib/tunnelgate/empty'])).stdout).toBe('');
       for (const input of [`${section}\0\n`, `PublicKey = ${KEY}\nAllowedIPs = 10.9.0.2/32\n`]) {
-        const refused = await conn.exec([program('persist'), conf, KEY], { input });
+        const refused = await conn.exec([program('persist'), 'wg0', conf, KEY], { input });
         expect(refused.exitCode, JSON.stringify(input)).toBe(64);
       }
       expect(await bare().host.readFile(conf)).toBe(before);

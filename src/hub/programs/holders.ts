@@ -76,12 +76,22 @@ const OVERLAP_AWK = `'
   }'`;
 
 /**
- * sh functions for the programs that give AllowedIPs. `tg_lock CONF` takes the lock every such
+ * sh functions for the programs that give AllowedIPs. `tg_section_ips TEXT` prints the AllowedIPs
+ * of a [Peer] section, comma-separated without spaces; `tg_lock CONF` takes the lock every such
  * program holds (flock on the config file's directory: no file is created); `tg_free IFACE CONF
  * WANTED KEY…` prints `held <cidr> <key> <live|file> <wanted>` lines and exits {@link HELD_EXIT}
  * when a peer other than the KEYs holds an address of WANTED (comma-separated), live or in CONF.
  */
-export const HOLDERS_SH = `tg_lock() {
+export const HOLDERS_SH = `tg_section_ips() {
+  printf '%s\\n' "$1" | awk '
+    { line = $0; sub(/^[ \\t]+/, "", line) }
+    tolower(substr(line, 1, 10)) == "allowedips" {
+      v = line; sub(/^[^=]*=/, "", v); gsub(/[ \\t\\r]/, "", v)
+      if (v != "") out = out (out == "" ? "" : ",") v
+    }
+    END { print out }'
+}
+tg_lock() {
   exec 9<"$(dirname "$1")"
   if command -v flock >/dev/null 2>&1; then flock 9; fi
 }

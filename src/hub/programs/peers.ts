@@ -19,13 +19,25 @@ const HAS_PEER = `awk -v k="$2" '
   }
   END { exit found ? 0 : 1 }' "$1"`;
 
-/** Appends stdin (a rendered [Peer] section) to $1 unless peer $2 is already there. */
+/**
+ * Appends stdin (a rendered [Peer] section) to config file $2 unless peer $3 is already there. The
+ * section's AllowedIPs are checked first, under the lock, against every other peer on interface $1
+ * and in the file (holders.ts): the file never gets an address another peer holds either.
+ */
 export const APPEND_PEER_SH = `set -eu
+${HOLDERS_SH}
+iface=$1
+set -- "$2" "$3"
 conf=$1
 if ${HAS_PEER}; then echo present; exit 0; fi
+section=$(cat; echo x)
+section=\${section%x}
+tg_lock "$conf"
+ips=$(tg_section_ips "$section")
+[ -z "$ips" ] || tg_free "$iface" "$conf" "$ips" "$2"
 umask 077
 tmp="$conf.tunnelgate.tmp"
-cat "$conf" - > "$tmp"
+printf '%s' "$section" | cat "$conf" - > "$tmp"
 sync "$tmp"
 mv -f "$tmp" "$conf"
 sync "$(dirname "$conf")"
@@ -161,7 +173,7 @@ export function provisionSteps(
 ): Step[] {
   return [
     wgSetStep(hub, peer.publicKey, peer.allowedIps),
-    programStep('persist', PERSIST, [hub.configPath, peer.publicKey], { input: peer.section }),
+    programStep('persist', PERSIST, [hub.interface, hub.configPath, peer.publicKey], { input: peer.section }),
     checkStep(hub, peer.publicKey),
   ];
 }
@@ -200,9 +212,10 @@ export const PEER_SECTION_LINE =
   '(\\[Peer\\]|# .*|(PublicKey|AllowedIPs|PersistentKeepalive|PresharedKey) = [A-Za-z0-9+/=.:, ]*)?';
 
 export const PERSIST = hubProgram('tunnelgate-persist', APPEND_PEER_SH, {
-  arity: 2,
+  arity: 3,
+  interfaceFirst: true,
+  configArg: 2,
   inputLine: PEER_SECTION_LINE,
-  configArg: 1,
 });
 export const UNPERSIST = hubProgram('tunnelgate-unpersist', REMOVE_PEER_SH, { arity: 2, configArg: 1 });
 export const CHECK = hubProgram('tunnelgate-check', CHECK_PEER_SH, {

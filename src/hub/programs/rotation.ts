@@ -19,14 +19,25 @@ import {
 import { hubProgram, programStep } from './registry.js';
 
 /**
+ * Reads stdin (the new key's final section) into $section, refusing (exit 64) a section whose
+ * AllowedIPs are not exactly the addresses moved ($ips): the file gets what the holder check saw.
+ */
+const READ_FINAL_SECTION = `section=$(cat; echo x)
+section=\${section%x}
+if [ "$(tg_section_ips "$section")" != "$ips" ]; then
+  echo "tunnelgate: refused: the section's AllowedIPs are not $ips" >&2
+  exit 64
+fi`;
+
+/**
  * Writes the committed config file: config file $1 without the [Peer] sections of $2 (old key)
- * and $3 (new key), then stdin (the new key's final section) appended, atomically (copy, change,
+ * and $3 (new key), then $section (the new key's final section, see READ_FINAL_SECTION) appended, atomically (copy, change,
  * fsync, rename, mode 600). Removing both and appending makes a rerun give the same bytes.
  */
 const WRITE_COMMITTED = `umask 077
 tmp="$conf.tunnelgate.tmp"
 awk -v keys="$old $new" ${DROP_PEERS_AWK} "$conf" > "$tmp"
-cat >> "$tmp"
+printf '%s' "$section" >> "$tmp"
 sync "$tmp"
 mv -f "$tmp" "$conf"
 sync "$(dirname "$conf")"`;
@@ -46,6 +57,7 @@ sync "$(dirname "$conf")"`;
 export const WATCH_AND_MOVE_SH = `set -eu
 ${HOLDERS_SH}
 iface=$1; conf=$2; old=$3; new=$4; ips=$5
+${READ_FINAL_SECTION}
 ips_of() { wg show "$iface" allowed-ips | awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print "[" $0 "]"; exit }'; }
 holds_all() {
   have=$(ips_of "$new" | tr ' ' ',')
@@ -79,6 +91,7 @@ echo moved`;
 export const COMMIT_ROTATION_SH = `set -eu
 ${HOLDERS_SH}
 iface=$1; conf=$2; old=$3; new=$4; ips=$5
+${READ_FINAL_SECTION}
 tg_lock "$conf"
 tg_free "$iface" "$conf" "$ips" "$old" "$new"
 ${WRITE_COMMITTED}
@@ -124,7 +137,7 @@ function check(hub: HubConfig, name: string, publicKey: string): Step {
 export function stageSteps(hub: HubConfig, newPublicKey: string, section: string): Step[] {
   return [
     wgStageStep('wg-stage', hub, newPublicKey),
-    programStep('persist', PERSIST, [hub.configPath, newPublicKey], { input: section }),
+    programStep('persist', PERSIST, [hub.interface, hub.configPath, newPublicKey], { input: section }),
     check(hub, 'check-new', newPublicKey),
   ];
 }

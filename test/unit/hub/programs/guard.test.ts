@@ -149,7 +149,7 @@ describe('the hub program guard', () => {
       `${confDir}/other.conf`,
       `${hub.configPath}.tunnelgate.tmp`,
     ]) {
-      const result = guarded({ program: 'tunnelgate-persist', args: [conf, KEY], input: SECTION });
+      const result = guarded({ program: 'tunnelgate-persist', args: ['wg0', conf, KEY], input: SECTION });
       expect(result, conf).toMatchObject({ through: false, code: 64 });
       expect(result.stderr).toContain("this hub's config file is");
     }
@@ -159,7 +159,7 @@ describe('the hub program guard', () => {
 
   it('refuses input with a NUL byte, which passed the line check as a line of its own', () => {
     for (const input of [`${SECTION}\0\n`, `${SECTION}\0`, SECTION.replace('[Peer]', '[Peer]\0')]) {
-      const result = guarded({ program: 'tunnelgate-persist', args: [hub.configPath, KEY], input });
+      const result = guarded({ program: 'tunnelgate-persist', args: ['wg0', hub.configPath, KEY], input });
       expect(result).toMatchObject({ through: false, code: 64 });
       expect(result.stderr).toContain('NUL');
     }
@@ -168,7 +168,7 @@ describe('the hub program guard', () => {
   it('refuses input without a [Peer] header, which was appended to the [Interface] section', () => {
     const headless = `PublicKey = ${KEY}\nAllowedIPs = 10.6.0.2/32\n`;
     for (const input of [headless, `\n${headless}[Peer]\n`, '', `${SECTION}${SECTION}`]) {
-      const result = guarded({ program: 'tunnelgate-persist', args: [hub.configPath, KEY], input });
+      const result = guarded({ program: 'tunnelgate-persist', args: ['wg0', hub.configPath, KEY], input });
       expect(result, JSON.stringify(input)).toMatchObject({ through: false, code: 64 });
     }
   });

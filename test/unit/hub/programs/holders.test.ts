@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HELD_EXIT, parseHeld } from '../../../../src/hub/programs/holders.js';
-import { WG_SET_SH } from '../../../../src/hub/programs/peers.js';
+import { APPEND_PEER_SH, WG_SET_SH } from '../../../../src/hub/programs/peers.js';
 import { COMMIT_ROTATION_SH } from '../../../../src/hub/programs/rotation.js';
 import { generateKeyPair } from '../../../../src/wg/keys.js';
 
@@ -103,15 +103,45 @@ describe('the holder check of programs that give AllowedIPs', () => {
 
   it('refuses a rotation commit onto an address a third peer took, leaving file and interface alone', () => {
     const conf = `${base}\n[Peer]\nPublicKey = ${mine}\nAllowedIPs = 10.6.0.2/32\n`;
-    const result = run(COMMIT_ROTATION_SH, conf, `${gateway}\t10.6.0.2/32\n${mine}\t(none)\n`, (path) => [
-      'wg0',
-      path,
-      mine,
-      other,
-      '10.6.0.2/32',
-    ]);
+    const result = run(
+      COMMIT_ROTATION_SH,
+      conf,
+      `${gateway}\t10.6.0.2/32\n${mine}\t(none)\n`,
+      (path) => ['wg0', path, mine, other, '10.6.0.2/32'],
+      `\n[Peer]\nPublicKey = ${other}\nAllowedIPs = 10.6.0.2/32\n`,
+    );
     expect(result.status).toBe(HELD_EXIT);
     expect(parseHeld(result.stdout)[0]?.holder).toBe(gateway);
+    expect(result.calls).toEqual([]);
+    expect(result.file).toBe(conf);
+  });
+
+  it('refuses to write a section into the file whose AllowedIPs another peer holds, live or in the file', () => {
+    const section = `\n[Peer]\nPublicKey = ${mine}\nAllowedIPs = 10.6.0.3/32, 10.6.0.2/32\n`;
+    const live = run(APPEND_PEER_SH, base, `${other}\t10.6.0.2/32\n`, (path) => ['wg0', path, mine], section);
+    expect(live.status).toBe(HELD_EXIT);
+    expect(live.file).toBe(base);
+    const inFile = `${base}\n[Peer]\nPublicKey = ${gateway}\nAllowedIPs = 10.6.0.0/30\n`;
+    const file = run(APPEND_PEER_SH, inFile, '', (path) => ['wg0', path, mine], section);
+    expect(file.status).toBe(HELD_EXIT);
+    expect(file.file).toBe(inFile);
+    const free = run(APPEND_PEER_SH, base, `${other}\t10.6.0.9/32\n`, (path) => ['wg0', path, mine], section);
+    expect(free.stdout.trim()).toBe('appended');
+    expect(free.file).toBe(base + section);
+  });
+
+  it('refuses a rotation commit whose section names other AllowedIPs than the addresses moved', () => {
+    const conf = `${base}\n[Peer]\nPublicKey = ${mine}\nAllowedIPs = 10.6.0.2/32\n`;
+    const smuggled = `\n[Peer]\nPublicKey = ${other}\nAllowedIPs = 10.6.0.2/32, 10.6.0.9/32\n`;
+    const result = run(
+      COMMIT_ROTATION_SH,
+      conf,
+      `${mine}\t10.6.0.2/32\n`,
+      (path) => ['wg0', path, mine, other, '10.6.0.2/32'],
+      smuggled,
+    );
+    expect(result.status).toBe(64);
+    expect(result.stderr).toContain('AllowedIPs are not 10.6.0.2/32');
     expect(result.calls).toEqual([]);
     expect(result.file).toBe(conf);
   });

@@ -65,7 +65,7 @@ describe('sudo mode', () => {
         '10.6.0.2/32',
         '/etc/wireguard/wg0.conf',
       ],
-      ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-persist', '/etc/wireguard/wg0.conf', KEY],
+      ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-persist', 'wg0', '/etc/wireguard/wg0.conf', KEY],
       ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-check', 'wg0', KEY, '/etc/wireguard/wg0.conf'],
     ]);
     for (const step of [...removeSteps(hub, KEY), dumpStep(hub), readConfStep(hub)]) {
@@ -158,6 +158,7 @@ describe('sudo mode', () => {
       'tunnelgate-check',
       'tunnelgate-commit',
       'tunnelgate-dump',
+      'tunnelgate-persist',
       'tunnelgate-pmtu',
       'tunnelgate-watch',
       'tunnelgate-wg-remove',
