@@ -178,7 +178,7 @@ async function placeOnHub(
         if (mine.has(taken)) await ctx.inventory.releaseAddress(hub.name, taken, request.publicKey);
       }
       await setAsideHeld(ctx, hub, held, request.publicKey);
-      if ([...wanted].some((w) => !mine.has(w)) || round + 1 >= MAX_HELD_ROUNDS) {
+      if (round + 1 >= MAX_HELD_ROUNDS) {
         throw heldConflict(hub.name, `${request.peer} cannot be given ${[...wanted].join(', ')}`, held);
       }
       await ctx.audit.append({
