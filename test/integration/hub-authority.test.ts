@@ -210,4 +210,23 @@ lab.describe('hand-made peers on a lab hub keep their addresses', () => {
       await second.stop();
     }
   });
+
+  it('IPv6 the same: a /128 a hand-made peer holds is skipped and reserved, and it keeps it', async () => {
+    const v6 = await startHarness(lab.get(), 'hub-authority-6', { hub: { subnet6: 'fd66:1::/64' } });
+    try {
+      const hand = generateKeyPair().publicKey;
+      await handSet(hand, 'fd66:1:0:0::2/128');
+      const id = replyOf(await v6.run('olga', '/vpn request laptop'), 'request.pending')?.request.id ?? '';
+      await v6.run('alice', `/vpn approve ${id}`);
+      await v6.waitFor((m) => m.reply.kind === 'peer.provisioned' && m.to.type === 'leads');
+      const request = await v6.runtime.bot.requests.get(id);
+      expect(request.address6).toBe('fd66:1::3/128');
+      expect(await liveIps(request.publicKey)).toEqual([request.address, 'fd66:1::3/128']);
+      expect(await liveIps(hand)).toEqual(['fd66:1::2/128']);
+      const reserved = await reservedOn(v6.runtime.bot.redis, v6.runtime.bot.keys, 'hub1');
+      expect(reserved).toContainEqual({ cidr: 'fd66:1::2/128', holder: hand });
+    } finally {
+      await v6.stop();
+    }
+  });
 });
