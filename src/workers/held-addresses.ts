@@ -15,14 +15,16 @@ import { parseDump } from '../wg/dump.js';
 import type { WorkerContext } from './context.js';
 
 /**
- * Sets aside one holder's entries: nothing for an address already claimed for it (a bot peer, maybe
- * still being provisioned), a claim for a managed holder's own address, else a reservation.
+ * Sets aside one holder's entries: nothing for an address already claimed (allocation skips it
+ * anyway; a bot peer being provisioned, or a rotation's new key before its commit moves the claim,
+ * must not get a reservation that would outlive it), a claim for a managed holder's own address,
+ * else a reservation.
  */
 async function setAsideOne(ctx: WorkerContext, hub: string, holder: string, cidrs: Iterable<string>) {
   const managed = await ctx.inventory.find(hub, holder);
   for (const entry of cidrs) {
     const cidr = normalizeCidr(entry);
-    if ((await ctx.redis.hget(ctx.keys.ipam(hub), cidr)) === holder) continue;
+    if ((await ctx.redis.hget(ctx.keys.ipam(hub), cidr)) !== null) continue;
     const own = managed !== null && (managed.address === cidr || managed.address6 === cidr);
     if (!own || !(await ctx.inventory.claimExact(hub, cidr, holder))) {
       await reserve(ctx.redis, ctx.keys, hub, cidr, holder);
