@@ -9,9 +9,11 @@
 import type { Redis } from 'ioredis';
 import { TunnelgateError } from '../core/errors.js';
 import { PeerRecord } from '../domain/models/peer.js';
-import { cidrRange, formatAddress, parseAddress, parseCidr } from '../wg/cidr.js';
+import { cidrRange, contains, formatAddress, type ParsedCidr, parseAddress, parseCidr } from '../wg/cidr.js';
 import { indexField, LOOKUP_RECORDS, PUT_RECORD, REMOVE_RECORD, REPLACE_RECORD } from './inventory-index.js';
+import { lowerHints } from './ipam-hints.js';
 import type { RedisKeys } from './keys.js';
+import { reservedOn } from './reservations.js';
 
 /** Candidates tried per claim round trip before the hint moves on. */
 const BATCH = 32;
@@ -134,9 +136,14 @@ export class InventoryStore {
    * SUBNET_EXHAUSTED when the subnet is full.
    */
   async peekAddress(hub: string, subnet: string, hubAddress: string): Promise<string> {
+    const reserved = await this.reservedBlocks(hub);
     for (let offset = await this.hint(hub, subnet); ; offset += BATCH) {
-      const batch = candidates(subnet, hubAddress, offset);
-      if (batch.length === 0) break;
+      const all = candidates(subnet, hubAddress, offset);
+      if (all.length === 0) break;
+      const batch = all.filter(
+        (c) => !reserved.some((block) => contains(block, c.address.split('/')[0] ?? '')),
+      );
+      if (batch.length === 0) continue;
       const holders = await this.redis.hmget(this.keys.ipam(hub), ...batch.map((c) => c.address));
       const free = batch.find((_, i) => holders[i] === null);
       if (free !== undefined) return free.address;
@@ -145,15 +152,20 @@ export class InventoryStore {
   }
 
   /**
-   * Claims the lowest free address of `subnet` at or above the hint for `holder` (a public key).
-   * Idempotent: a holder that already has a claim in this family gets it back. Throws
-   * SUBNET_EXHAUSTED when the subnet is full.
+   * Claims the lowest free address of `subnet` at or above the hint for `holder` (a public key),
+   * never one inside a reservation (reservations.ts). Idempotent: a holder that already has a
+   * claim in this family gets it back. Throws SUBNET_EXHAUSTED when the subnet is full.
    */
   async claimAddress(hub: string, subnet: string, hubAddress: string, holder: string): Promise<string> {
     const field = holderField(holder, subnet);
+    const reserved = await this.reservedBlocks(hub);
     for (let offset = await this.hint(hub, subnet); ; offset += BATCH) {
-      const batch = candidates(subnet, hubAddress, offset);
-      if (batch.length === 0) break;
+      const all = candidates(subnet, hubAddress, offset);
+      if (all.length === 0) break;
+      const batch = all.filter(
+        (c) => !reserved.some((block) => contains(block, c.address.split('/')[0] ?? '')),
+      );
+      if (batch.length === 0) continue;
       const args = batch.flatMap((c) => [String(c.offset + 1), c.address]);
       const claimed = await this.redis.eval(
         CLAIM,
@@ -169,6 +181,11 @@ export class InventoryStore {
       if (typeof claimed === 'string') return claimed;
     }
     throw exhausted(subnet);
+  }
+
+  /** The hub's reserved blocks, parsed once per allocation. */
+  private async reservedBlocks(hub: string): Promise<ParsedCidr[]> {
+    return (await reservedOn(this.redis, this.keys, hub)).map((r) => parseCidr(r.cidr));
   }
 
   /** Claims a specific address (when rebuilding from a hub); false when someone else holds it. */
@@ -192,25 +209,11 @@ export class InventoryStore {
       .hdel(this.keys.ipam(hub), address)
       .hdel(this.keys.ipamHolders(hub), holderField(holder, address))
       .exec();
-    await this.lowerHints(hub, address);
+    await lowerHints(this.redis, this.keys, hub, address);
   }
 
   private async hint(hub: string, subnet: string): Promise<number> {
     return Number((await this.redis.hget(this.keys.ipamHints(hub), subnet)) ?? '0');
-  }
-
-  /** A freed address lowers the hint of the subnet it is in, so it is handed out again. */
-  private async lowerHints(hub: string, address: string): Promise<void> {
-    const freed = parseAddress(address.split('/')[0] ?? '');
-    const hints = await this.redis.hgetall(this.keys.ipamHints(hub));
-    for (const [subnet, hint] of Object.entries(hints)) {
-      const cidr = parseCidr(subnet);
-      const { first, last } = cidrRange(cidr);
-      const value = freed.value;
-      if (cidr.family !== freed.family || value < first || value > last) continue;
-      const offset = Number(value - first);
-      if (offset < Number(hint)) await this.redis.hset(this.keys.ipamHints(hub), subnet, String(offset));
-    }
   }
 }
 

@@ -20,6 +20,11 @@ export interface RedisKeys {
   ipamHolders(hub: string): string;
   /** Hash subnet -> the lowest offset in it that may still be free. */
   ipamHints(hub: string): string;
+  /**
+   * Hash CIDR (normalised, e.g. `10.6.0.2/32`) -> holder (public key) of one hub: addresses and
+   * routes held by peers Tunnelgate did not make, never offered to an allocation.
+   */
+  reservations(hub: string): string;
   /** Sealed generated private keys, by request id. */
   sealedKey(id: string): string;
   /** Idempotency marks for scheduled notices (reminders, expiry warnings). */
@@ -62,6 +67,7 @@ export function redisKeys(prefix: string): RedisKeys {
     ipam: (hub) => `${prefix}:ipam:${hub}`,
     ipamHolders: (hub) => `${prefix}:ipam-holders:${hub}`,
     ipamHints: (hub) => `${prefix}:ipam-hints:${hub}`,
+    reservations: (hub) => `${prefix}:reserved:${hub}`,
     sealedKey: (id) => `${prefix}:sealed:${id}`,
     once: (id) => `${prefix}:once:${id}`,
     extension: (id) => `${prefix}:ext:${id}`,

@@ -7,9 +7,10 @@
 import { TunnelgateError } from '../core/errors.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { PeerRecord } from '../domain/models/peer.js';
+import { heldConflict, heldFrom } from '../hub/programs/holders.js';
 import { parsePeerCheck } from '../hub/programs/peers.js';
 import { commitSteps, committedSection } from '../hub/programs/rotation.js';
-import { runScript } from '../hub/ssh/remote-script.js';
+import { runScript, type ScriptResults } from '../hub/ssh/remote-script.js';
 import { type RotationRecord, type RotationStore, rotationSealId } from '../store/rotations.js';
 import { KEEPALIVE_SECONDS } from '../wg/client-config.js';
 import type { WorkerContext } from './context.js';
@@ -65,10 +66,19 @@ export async function commit(
   const now = ctx.clock();
   const createdAt = rotation.createdAt;
   const allowedIps = allowedIpsOf(rotation);
-  const results = await runScript(
-    ctx.pool.get(hub.name),
-    commitSteps(hub, rotation, allowedIps, finalSection(rotation, current)),
-  );
+  let results: ScriptResults;
+  try {
+    results = await runScript(
+      ctx.pool.get(hub.name),
+      commitSteps(hub, rotation, allowedIps, finalSection(rotation, current)),
+    );
+  } catch (err) {
+    const held = heldFrom(err);
+    if (held === null) throw err;
+    // Refused on the hub with nothing changed: the rotation stays `moved` for a resume once the
+    // holder is dealt with; the leads hear of it with what the hub holds (rotateFailed).
+    throw heldConflict(hub.name, `the rotation of ${rotation.peer} cannot be committed`, held);
+  }
   const fresh = parsePeerCheck(results['check-new']?.stdout ?? '');
   const stale = parsePeerCheck(results['check-old']?.stdout ?? '');
   const live = fresh.liveAllowedIps ?? [];

@@ -27,6 +27,7 @@ import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { rotationProblem } from '../domain/authority.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { PeerRecord } from '../domain/models/peer.js';
+import { describeHeld, heldFrom } from '../hub/programs/holders.js';
 import { parsePeerCheck } from '../hub/programs/peers.js';
 import {
   rollbackSteps,
@@ -35,8 +36,9 @@ import {
   stageSteps,
   watchSteps,
 } from '../hub/programs/rotation.js';
-import { runScript } from '../hub/ssh/remote-script.js';
+import { runScript, type ScriptResults } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
+import { reserve } from '../store/reservations.js';
 import { type RotationRecord, RotationStore, rotationSealId } from '../store/rotations.js';
 import type { WorkerContext } from './context.js';
 import { allowedIpsOf, commit, finalSection, metaOf, type RotateOutcome } from './rotate-commit.js';
@@ -155,13 +157,23 @@ async function watch(
   // and a crashed worker's move on the hub is recognised instead of being rolled back.
   const expired = !(left > 0);
   const sliceMs = expired ? 1_000 : Math.min(WATCH_ROUND_MS, hub.ssh.commandTimeoutMs / 2, left);
-  const results = await runScript(
-    ctx.pool.get(hub.name),
-    watchSteps(hub, rotation, allowedIpsOf(rotation), finalSection(rotation, old), {
-      sliceSec: sliceMs / 1000,
-      pollSec: WATCH_POLL_SEC,
-    }),
-  );
+  let results: ScriptResults;
+  try {
+    results = await runScript(
+      ctx.pool.get(hub.name),
+      watchSteps(hub, rotation, allowedIpsOf(rotation), finalSection(rotation, old), {
+        sliceSec: sliceMs / 1000,
+        pollSec: WATCH_POLL_SEC,
+      }),
+    );
+  } catch (err) {
+    const held = heldFrom(err);
+    if (held === null) throw err;
+    // Another peer took one of the peer's addresses: the cutover would move it back, so it is
+    // refused on the hub and the rotation rolled back with the holder named (the old key stays).
+    for (const h of held) await reserve(ctx.redis, ctx.keys, hub.name, h.cidr, h.holder);
+    return rollBack(ctx, store, rotation, `the hub refused the cutover: ${describeHeld(held)}`, jobId);
+  }
   const outcome = (results.watch?.stdout ?? '').trim();
   switch (outcome) {
     case 'moved': {

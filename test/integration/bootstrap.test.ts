@@ -19,6 +19,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { approvers } from '../../src/domain/gate.js';
 import { hmacSigner } from '../../src/domain/signer.js';
 import { bootstrapSteps, readOutcome } from '../../src/hub/bootstrap/script.js';
+import { parsePmtu, pmtuStep } from '../../src/hub/facts/probes.js';
 import { hubPrograms } from '../../src/hub/programs/catalog.js';
 import { programStep } from '../../src/hub/programs/registry.js';
 import { HubConnection } from '../../src/hub/ssh/hub-connection.js';
@@ -201,7 +202,7 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       expect((await conn.exec([conf, '/etc/wireguard'])).exitCode).toBe(64);
       const persist = '/usr/local/lib/tunnelgate/tunnelgate-persist';
       const key = KEY;
-      const injected = await conn.exec([persist, '/etc/wireguard/wg0.conf', key], {
+      const injected = await conn.exec([persist, 'wg0', '/etc/wireguard/wg0.conf', key], {
         input: `\n[Peer]\nPublicKey = ${key}\nPostUp = id\n`,
       });
       expect(injected.exitCode).toBe(64);
@@ -214,6 +215,37 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       await expectTunnelgateError(root.exec(['true']), 'SSH_AUTH_FAILED');
     } finally {
       await root.close();
+    }
+  });
+
+  it('runs the hub-wide PMTU probe as the tunnelgate user, and refuses the guard holes the review found', async () => {
+    const conn = new HubConnection(hubEntry({ user: 'tunnelgate', sudo: true }), { logger });
+    const program = (name: string) => `/usr/local/lib/tunnelgate/tunnelgate-${name}`;
+    const conf = '/etc/wireguard/wg0.conf';
+    const before = await bare().host.readFile(conf);
+    await bare().host.execChecked(['wg', 'set', 'wg0', 'peer', KEY, 'endpoint', '192.0.2.7:51820']);
+    try {
+      // Any peer's endpoint (no peer named): the probe ran, it was not refused by the guard.
+      const results = await runScript(conn, [pmtuStep('wg0', null)]);
+      expect(results.pmtu?.stderr).not.toContain('refused');
+      expect(parsePmtu(results.pmtu?.stdout ?? '')?.host).toBe('192.0.2.7');
+      // '' used to pass every program: tunnelgate-modes '' listed / as root.
+      const listed = await conn.exec([program('modes'), '']);
+      expect(listed.exitCode).toBe(64);
+      expect(listed.stdout).toBe('');
+      const section = `\n[Peer]\nPublicKey = ${KEY}\nAllowedIPs = 10.9.0.2/32\n`;
+      // A relative config name used to leave a root-owned temp file in the programs' directory.
+      const relative = await conn.exec([program('persist'), 'wg0', 'wg0.conf', KEY], { input: section });
+      expect(relative.exitCode).toBe(64);
+      expect((await bare().host.execChecked(['ls', '-A', '/var/lib/tunnelgate/empty'])).stdout).toBe('');
+      for (const input of [`${section}\0\n`, `PublicKey = ${KEY}\nAllowedIPs = 10.9.0.2/32\n`]) {
+        const refused = await conn.exec([program('persist'), 'wg0', conf, KEY], { input });
+        expect(refused.exitCode, JSON.stringify(input)).toBe(64);
+      }
+      expect(await bare().host.readFile(conf)).toBe(before);
+    } finally {
+      await bare().host.execChecked(['wg', 'set', 'wg0', 'peer', KEY, 'remove']);
+      await conn.close();
     }
   });
 

@@ -5,7 +5,7 @@ import type { Step } from '../ssh/remote-script.js';
 
 /** `stat` of every entry in the directory $1 (the glob is the program's, the directory an argument). */
 export const FILE_MODES_SH = `for f in "$1"/*; do [ -e "$f" ] && stat -c '%a %U %n' "$f"; done; true`;
-export const MODES = hubProgram('tunnelgate-modes', FILE_MODES_SH, { configDirArgs: true });
+export const MODES = hubProgram('tunnelgate-modes', FILE_MODES_SH, { arity: 1, configDirArgs: true });
 
 /** Read-only step for the directory holding the hub's config file. */
 export function fileModesStep(configPath: string): Step {

@@ -16,7 +16,7 @@ json) exec nft -j list ruleset ;;
 text) exec nft -a list ruleset ;;
 *) echo "usage: tunnelgate-ruleset json|text" >&2; exit 64 ;;
 esac`;
-export const RULESET = hubProgram('tunnelgate-ruleset', RULESET_SH);
+export const RULESET = hubProgram('tunnelgate-ruleset', RULESET_SH, { arity: 1 });
 
 /** Read-only steps: the ruleset as JSON and as text with handles. */
 export function firewallSteps(): Step[] {

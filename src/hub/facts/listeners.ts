@@ -4,7 +4,7 @@ import type { Step } from '../ssh/remote-script.js';
 
 /** `ss -H -ltunp`; a program because only root sees every listener's process. */
 export const LISTENERS_SH = 'exec ss -H -ltunp';
-export const LISTENERS = hubProgram('tunnelgate-listeners', LISTENERS_SH);
+export const LISTENERS = hubProgram('tunnelgate-listeners', LISTENERS_SH, { arity: 0 });
 
 /** Read-only step: TCP and UDP listeners with their processes. */
 export function listenersStep(): Step {

@@ -26,12 +26,12 @@ export function parsePing(output: string): PingResult {
 }
 
 /**
- * Finds the endpoint of peer $2 (or of the first peer with one, for `-`) on interface $1 and
+ * Finds the endpoint of peer $2 (or of the first peer with one, for `any`) on interface $1 and
  * sends one don't-fragment echo request of the interface MTU + 32 bytes of payload: the size of
  * a full WireGuard packet on the wire (MTU + 60 over IPv4, + 80 over IPv6, minus ICMP headers).
  */
 export const PMTU_SH = `set -u
-ep=$(wg show "$1" endpoints 2>/dev/null | awk -v k="$2" '($1 == k || k == "-") && $2 != "(none)" { print $2; exit }')
+ep=$(wg show "$1" endpoints 2>/dev/null | awk -v k="$2" '($1 == k || k == "any") && $2 != "(none)" { print $2; exit }')
 if [ -z "$ep" ]; then echo "probe none"; exit 0; fi
 host=\${ep%:*}; host=\${host#[}; host=\${host%]}
 mtu=$(cat "/sys/class/net/$1/mtu")
@@ -39,11 +39,14 @@ echo "probe $host size $((mtu + 32)) wg-mtu $mtu"
 ping -n -c 1 -W 1 -M do -s "$((mtu + 32))" "$host" 2>&1
 exit 0`;
 
-export const PMTU = hubProgram('tunnelgate-pmtu', PMTU_SH, { interfaceFirst: true });
+export const PMTU = hubProgram('tunnelgate-pmtu', PMTU_SH, { arity: 2, interfaceFirst: true });
 
-/** Step `pmtu`: the don't-fragment probe toward `publicKey`'s endpoint (any peer's when null). */
+/**
+ * Step `pmtu`: the don't-fragment probe toward `publicKey`'s endpoint (any peer's when null: the
+ * word `any`, a plain word the installed program's guard lets through, unlike `-` or `''`).
+ */
 export function pmtuStep(iface: string, publicKey: string | null): Step {
-  return programStep('pmtu', PMTU, [iface, publicKey ?? '-'], { allowFail: true });
+  return programStep('pmtu', PMTU, [iface, publicKey ?? 'any'], { allowFail: true });
 }
 
 /** What the don't-fragment probe showed; null when no peer had an endpoint to probe. */
@@ -78,7 +81,7 @@ export function parsePmtu(output: string): PmtuResult | null {
 export const CONNTRACK_SH = `case $1 in '' | *[!0-9]*) echo "tunnelgate: not a port: $1" >&2; exit 64 ;; esac
 grep -E "^ipv[46] +[0-9]+ +udp .* dport=$1 " /proc/net/nf_conntrack 2>/dev/null; exit 0`;
 
-export const CONNTRACK = hubProgram('tunnelgate-ct', CONNTRACK_SH);
+export const CONNTRACK = hubProgram('tunnelgate-ct', CONNTRACK_SH, { arity: 1 });
 
 /** Step `conntrack`: recent UDP flows to the WireGuard port. */
 export function conntrackStep(port: number): Step {

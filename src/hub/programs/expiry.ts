@@ -47,7 +47,7 @@ sync "$tmp"
 mv -f "$tmp" "$conf"
 sync "$(dirname "$conf")"
 echo updated`;
-export const SET_EXPIRES = hubProgram('tunnelgate-set-expires', SET_EXPIRES_SH);
+export const SET_EXPIRES = hubProgram('tunnelgate-set-expires', SET_EXPIRES_SH, { arity: 3, configArg: 1 });
 
 /** Step `set-expires`: the expiry of peer `publicKey` (null: none) into the hub's config file. */
 export function setExpiresStep(hub: HubConfig, publicKey: string, expiresAt: string | null): Step {

@@ -15,7 +15,7 @@ nft list table ip nat >/dev/null 2>&1 || nft add table ip nat
 nft list chain ip nat postrouting >/dev/null 2>&1 || nft add chain ip nat postrouting '{ type nat hook postrouting priority srcnat; policy accept; }'
 nft add rule ip nat postrouting oifname "$1" ip saddr "$2" masquerade
 echo added`;
-export const MASQUERADE = hubProgram('tunnelgate-masquerade', ADD_MASQUERADE_SH);
+export const MASQUERADE = hubProgram('tunnelgate-masquerade', ADD_MASQUERADE_SH, { arity: 2 });
 
 /**
  * Turns IPv4 forwarding on in the running kernel and in the sysctl drop-in (added to the file if
@@ -36,7 +36,7 @@ umask 022
 sync "$tmp"
 mv -f "$tmp" "$file"
 echo "wrote $file"`;
-export const FORWARDING = hubProgram('tunnelgate-forwarding', ENABLE_FORWARDING_SH);
+export const FORWARDING = hubProgram('tunnelgate-forwarding', ENABLE_FORWARDING_SH, { arity: 0 });
 
 /** `chmod 600` the regular files given (a symlink or anything else is refused, nothing changed). */
 export const CHMOD_PRIVATE_SH = `set -eu

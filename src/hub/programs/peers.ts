@@ -7,6 +7,7 @@
 import type { HubConfig } from '../../config/schema.js';
 import { HIDDEN } from '../../wg/dump.js';
 import type { Step } from '../ssh/remote-script.js';
+import { HOLDERS_SH } from './holders.js';
 import { hubProgram, programStep } from './registry.js';
 
 /** Exit 0 when the config file ($1) has a [Peer] whose PublicKey is $2. */
@@ -18,13 +19,25 @@ const HAS_PEER = `awk -v k="$2" '
   }
   END { exit found ? 0 : 1 }' "$1"`;
 
-/** Appends stdin (a rendered [Peer] section) to $1 unless peer $2 is already there. */
+/**
+ * Appends stdin (a rendered [Peer] section) to config file $2 unless peer $3 is already there. The
+ * section's AllowedIPs are checked first, under the lock, against every other peer on interface $1
+ * and in the file (holders.ts): the file never gets an address another peer holds either.
+ */
 export const APPEND_PEER_SH = `set -eu
+${HOLDERS_SH}
+iface=$1
+set -- "$2" "$3"
 conf=$1
 if ${HAS_PEER}; then echo present; exit 0; fi
+section=$(cat; echo x)
+section=\${section%x}
+tg_lock "$conf"
+ips=$(tg_section_ips "$section")
+[ -z "$ips" ] || tg_free "$iface" "$conf" "$ips" "$2"
 umask 077
 tmp="$conf.tunnelgate.tmp"
-cat "$conf" - > "$tmp"
+printf '%s' "$section" | cat "$conf" - > "$tmp"
 sync "$tmp"
 mv -f "$tmp" "$conf"
 sync "$(dirname "$conf")"
@@ -115,20 +128,32 @@ export function parsePeerCheck(stdout: string): PeerCheck {
   return { hubPublicKey, liveAllowedIps, inFile };
 }
 
-/** `wg set $1 peer $2 allowed-ips $3`: adds peer $2 live, or replaces its addresses. */
-export const WG_SET_SH = 'exec wg set "$1" peer "$2" allowed-ips "$3"';
+/**
+ * `wg set $1 peer $2 allowed-ips $3`: adds peer $2 live, or replaces its addresses, unless another
+ * peer holds one of them live or in config file $4 (then it names the holders and exits 65 with
+ * nothing changed, see holders.ts).
+ */
+export const WG_SET_SH = `set -eu
+${HOLDERS_SH}
+tg_lock "$4"
+tg_free "$1" "$4" "$3" "$2"
+wg set "$1" peer "$2" allowed-ips "$3"`;
 /** `wg set $1 peer $2`: adds peer $2 live without addresses, or leaves an existing one alone. */
 export const WG_STAGE_SH = 'exec wg set "$1" peer "$2"';
 /** `wg set $1 peer $2 remove`: removes peer $2 from the live interface (a no-op when absent). */
 export const WG_REMOVE_SH = 'exec wg set "$1" peer "$2" remove';
 // `wg` itself is not in the least-privilege sudoers entry: these three are all the bot changes live.
-export const WG_SET = hubProgram('tunnelgate-wg-set', WG_SET_SH, { interfaceFirst: true });
-export const WG_STAGE = hubProgram('tunnelgate-wg-stage', WG_STAGE_SH, { interfaceFirst: true });
-export const WG_REMOVE = hubProgram('tunnelgate-wg-remove', WG_REMOVE_SH, { interfaceFirst: true });
+export const WG_SET = hubProgram('tunnelgate-wg-set', WG_SET_SH, {
+  arity: 4,
+  interfaceFirst: true,
+  configArg: 4,
+});
+export const WG_STAGE = hubProgram('tunnelgate-wg-stage', WG_STAGE_SH, { arity: 2, interfaceFirst: true });
+export const WG_REMOVE = hubProgram('tunnelgate-wg-remove', WG_REMOVE_SH, { arity: 2, interfaceFirst: true });
 
 /** Step `wg-set`: peer `publicKey` live on the hub's interface with exactly `allowedIps`. */
 export function wgSetStep(hub: HubConfig, publicKey: string, allowedIps: readonly string[]): Step {
-  return programStep('wg-set', WG_SET, [hub.interface, publicKey, allowedIps.join(',')]);
+  return programStep('wg-set', WG_SET, [hub.interface, publicKey, allowedIps.join(','), hub.configPath]);
 }
 
 /** Step `name`: peer `publicKey` live without touching the addresses of an existing peer. */
@@ -148,7 +173,7 @@ export function provisionSteps(
 ): Step[] {
   return [
     wgSetStep(hub, peer.publicKey, peer.allowedIps),
-    programStep('persist', PERSIST, [hub.configPath, peer.publicKey], { input: peer.section }),
+    programStep('persist', PERSIST, [hub.interface, hub.configPath, peer.publicKey], { input: peer.section }),
     checkStep(hub, peer.publicKey),
   ];
 }
@@ -187,12 +212,19 @@ export const PEER_SECTION_LINE =
   '(\\[Peer\\]|# .*|(PublicKey|AllowedIPs|PersistentKeepalive|PresharedKey) = [A-Za-z0-9+/=.:, ]*)?';
 
 export const PERSIST = hubProgram('tunnelgate-persist', APPEND_PEER_SH, {
+  arity: 3,
+  interfaceFirst: true,
+  configArg: 2,
   inputLine: PEER_SECTION_LINE,
 });
-export const UNPERSIST = hubProgram('tunnelgate-unpersist', REMOVE_PEER_SH);
-export const CHECK = hubProgram('tunnelgate-check', CHECK_PEER_SH, { interfaceFirst: true });
-export const DUMP = hubProgram('tunnelgate-dump', DUMP_SH, { interfaceFirst: true });
-export const READ_CONF = hubProgram('tunnelgate-conf', READ_CONF_SH);
+export const UNPERSIST = hubProgram('tunnelgate-unpersist', REMOVE_PEER_SH, { arity: 2, configArg: 1 });
+export const CHECK = hubProgram('tunnelgate-check', CHECK_PEER_SH, {
+  arity: 3,
+  interfaceFirst: true,
+  configArg: 3,
+});
+export const DUMP = hubProgram('tunnelgate-dump', DUMP_SH, { arity: 1, interfaceFirst: true });
+export const READ_CONF = hubProgram('tunnelgate-conf', READ_CONF_SH, { arity: 1, configArg: 1 });
 
 /** Read-only step: the live dump (private key hidden). */
 export function dumpStep(hub: HubConfig): Step {

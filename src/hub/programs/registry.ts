@@ -35,10 +35,20 @@ export interface HubProgram {
    * runs as root, so the bot's user cannot point it at another interface on the same host.
    */
   readonly interfaceFirst?: boolean;
+  /**
+   * The position (1-based) of the config file argument: where the program runs as root, that
+   * argument must be the hub's pinned config path, nothing else (no relative name, no other file).
+   */
+  readonly configArg?: number;
+  /** How many arguments the program takes, exactly, where it runs as root; unset: any number. */
+  readonly arity?: number;
 }
 
 /** Options of {@link hubProgram}. */
-export type HubProgramOptions = Pick<HubProgram, 'inputLine' | 'configDirArgs' | 'interfaceFirst'>;
+export type HubProgramOptions = Pick<
+  HubProgram,
+  'inputLine' | 'configDirArgs' | 'interfaceFirst' | 'configArg' | 'arity'
+>;
 
 /**
  * Defines a program. List it in `catalog.ts`, or a least-privilege hub will not have it
@@ -52,6 +62,8 @@ export function hubProgram(name: string, text: string, options: HubProgramOption
     ...(options.inputLine === undefined ? {} : { inputLine: options.inputLine }),
     ...(options.configDirArgs === undefined ? {} : { configDirArgs: options.configDirArgs }),
     ...(options.interfaceFirst === undefined ? {} : { interfaceFirst: options.interfaceFirst }),
+    ...(options.configArg === undefined ? {} : { configArg: options.configArg }),
+    ...(options.arity === undefined ? {} : { arity: options.arity }),
   };
 }
 

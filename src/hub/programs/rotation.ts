@@ -6,6 +6,7 @@
 import type { HubConfig } from '../../config/schema.js';
 import { formatPeerMetaLine, type PeerMeta } from '../../wg/peer-meta.js';
 import type { Step } from '../ssh/remote-script.js';
+import { HOLDERS_SH } from './holders.js';
 import {
   CHECK,
   DROP_PEERS_AWK,
@@ -18,14 +19,25 @@ import {
 import { hubProgram, programStep } from './registry.js';
 
 /**
+ * Reads stdin (the new key's final section) into $section, refusing (exit 64) a section whose
+ * AllowedIPs are not exactly the addresses moved ($ips): the file gets what the holder check saw.
+ */
+const READ_FINAL_SECTION = `section=$(cat; echo x)
+section=\${section%x}
+if [ "$(tg_section_ips "$section")" != "$ips" ]; then
+  echo "tunnelgate: refused: the section's AllowedIPs are not $ips" >&2
+  exit 64
+fi`;
+
+/**
  * Writes the committed config file: config file $1 without the [Peer] sections of $2 (old key)
- * and $3 (new key), then stdin (the new key's final section) appended, atomically (copy, change,
+ * and $3 (new key), then $section (the new key's final section, see READ_FINAL_SECTION) appended, atomically (copy, change,
  * fsync, rename, mode 600). Removing both and appending makes a rerun give the same bytes.
  */
 const WRITE_COMMITTED = `umask 077
 tmp="$conf.tunnelgate.tmp"
 awk -v keys="$old $new" ${DROP_PEERS_AWK} "$conf" > "$tmp"
-cat >> "$tmp"
+printf '%s' "$section" >> "$tmp"
 sync "$tmp"
 mv -f "$tmp" "$conf"
 sync "$(dirname "$conf")"`;
@@ -39,9 +51,13 @@ sync "$(dirname "$conf")"`;
  * after the handshake brings up the new key with the address and never the old one. Prints one
  * word: `moved` (now or earlier), `waiting` (no handshake yet), `missing` (the staged key is not
  * on the interface) or `old-missing` (the old key is gone, e.g. revoked: nothing is changed).
+ * Before the commit, under the hub programs' lock, a peer other than the two keys holding one of
+ * the addresses stops it with exit 65 and the holders named (holders.ts): nothing is changed.
  */
 export const WATCH_AND_MOVE_SH = `set -eu
+${HOLDERS_SH}
 iface=$1; conf=$2; old=$3; new=$4; ips=$5
+${READ_FINAL_SECTION}
 ips_of() { wg show "$iface" allowed-ips | awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print "[" $0 "]"; exit }'; }
 holds_all() {
   have=$(ips_of "$new" | tr ' ' ',')
@@ -59,6 +75,8 @@ while :; do
   if [ "$(date +%s)" -ge "$end" ]; then echo waiting; exit 0; fi
   sleep "$7"
 done
+tg_lock "$conf"
+tg_free "$iface" "$conf" "$ips" "$old" "$new"
 ${WRITE_COMMITTED}
 wg set "$iface" peer "$old" remove peer "$new" allowed-ips "$ips"
 echo moved`;
@@ -67,10 +85,15 @@ echo moved`;
  * Brings hub interface $1 and config file $2 to the committed state of a rotation from old key
  * $3 to new key $4 with addresses $5, whatever happened since the move (a hub restart, a crashed
  * worker, a rerun): the file gets the new key's final section (stdin) and loses the old key's;
- * live, ONE `wg set` removes the old key and gives the new one the addresses. Idempotent.
+ * live, ONE `wg set` removes the old key and gives the new one the addresses. Idempotent. Like
+ * the watch, it changes nothing and exits 65 naming the holders when another peer holds one.
  */
 export const COMMIT_ROTATION_SH = `set -eu
+${HOLDERS_SH}
 iface=$1; conf=$2; old=$3; new=$4; ips=$5
+${READ_FINAL_SECTION}
+tg_lock "$conf"
+tg_free "$iface" "$conf" "$ips" "$old" "$new"
 ${WRITE_COMMITTED}
 wg set "$iface" peer "$old" remove peer "$new" allowed-ips "$ips"
 echo committed`;
@@ -94,12 +117,16 @@ export function committedSection(publicKey: string, allowedIps: readonly string[
 
 /** Registered so a bootstrapped (least-privilege) hub has them installed for sudo mode. */
 export const WATCH = hubProgram('tunnelgate-watch', WATCH_AND_MOVE_SH, {
+  arity: 7,
   interfaceFirst: true,
   inputLine: PEER_SECTION_LINE,
+  configArg: 2,
 });
 export const COMMIT = hubProgram('tunnelgate-commit', COMMIT_ROTATION_SH, {
+  arity: 5,
   interfaceFirst: true,
   inputLine: PEER_SECTION_LINE,
+  configArg: 2,
 });
 
 function check(hub: HubConfig, name: string, publicKey: string): Step {
@@ -110,7 +137,7 @@ function check(hub: HubConfig, name: string, publicKey: string): Step {
 export function stageSteps(hub: HubConfig, newPublicKey: string, section: string): Step[] {
   return [
     wgStageStep('wg-stage', hub, newPublicKey),
-    programStep('persist', PERSIST, [hub.configPath, newPublicKey], { input: section }),
+    programStep('persist', PERSIST, [hub.interface, hub.configPath, newPublicKey], { input: section }),
     check(hub, 'check-new', newPublicKey),
   ];
 }

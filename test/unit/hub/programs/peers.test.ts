@@ -45,7 +45,7 @@ describe('hub config file programs', () => {
 
   it('appends a peer section that the config parser reads back with its metadata, mode 600', () => {
     const path = confFile(fixture);
-    expect(runProgram(APPEND_PEER_SH, [path, key], section)).toBe('appended');
+    expect(runProgram(APPEND_PEER_SH, ['wg0', path, key], section)).toBe('appended');
     const peer = listPeers(parseWgConf(readFileSync(path, 'utf8'))).find((p) => p.publicKey === key);
     expect(peer?.allowedIps).toEqual(['10.66.1.9/32']);
     expect(peer?.meta?.peer).toBe('bob-laptop');
@@ -54,14 +54,14 @@ describe('hub config file programs', () => {
 
   it('does not append a peer twice (a retried job)', () => {
     const path = confFile(fixture);
-    runProgram(APPEND_PEER_SH, [path, key], section);
-    expect(runProgram(APPEND_PEER_SH, [path, key], section)).toBe('present');
+    runProgram(APPEND_PEER_SH, ['wg0', path, key], section);
+    expect(runProgram(APPEND_PEER_SH, ['wg0', path, key], section)).toBe('present');
     expect(readFileSync(path, 'utf8').split(key).length - 1).toBe(1);
   });
 
   it('removing an appended peer restores the file byte for byte', () => {
     const path = confFile(fixture);
-    runProgram(APPEND_PEER_SH, [path, key], section);
+    runProgram(APPEND_PEER_SH, ['wg0', path, key], section);
     expect(runProgram(REMOVE_PEER_SH, [path, key])).toBe('removed');
     expect(readFileSync(path, 'utf8')).toBe(fixture);
     expect(runProgram(REMOVE_PEER_SH, [path, key])).toBe('absent');

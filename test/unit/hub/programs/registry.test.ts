@@ -56,8 +56,16 @@ describe('sudo mode', () => {
     ];
     const argvs = steps.map((s) => sudoArgv(s));
     expect(argvs).toEqual([
-      ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-wg-set', 'wg0', KEY, '10.6.0.2/32'],
-      ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-persist', '/etc/wireguard/wg0.conf', KEY],
+      [
+        'sudo',
+        '-n',
+        '/usr/local/lib/tunnelgate/tunnelgate-wg-set',
+        'wg0',
+        KEY,
+        '10.6.0.2/32',
+        '/etc/wireguard/wg0.conf',
+      ],
+      ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-persist', 'wg0', '/etc/wireguard/wg0.conf', KEY],
       ['sudo', '-n', '/usr/local/lib/tunnelgate/tunnelgate-check', 'wg0', KEY, '/etc/wireguard/wg0.conf'],
     ]);
     for (const step of [...removeSteps(hub, KEY), dumpStep(hub), readConfStep(hub)]) {
@@ -150,6 +158,7 @@ describe('sudo mode', () => {
       'tunnelgate-check',
       'tunnelgate-commit',
       'tunnelgate-dump',
+      'tunnelgate-persist',
       'tunnelgate-pmtu',
       'tunnelgate-watch',
       'tunnelgate-wg-remove',
