@@ -107,6 +107,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       enqueueHub: async (job, opts) => {
         await queues.addHub(job, opts);
       },
+      enqueueTask: async (job, opts) => {
+        await queues.addTask(job, opts);
+      },
     };
     const workers: Worker[] = [];
     if (options.worker) {

@@ -125,6 +125,22 @@ export class Queues {
     );
   }
 
+  /**
+   * Keeps the access review check (workers/review-check.ts: `policy.reviewEvery`, reminders, the
+   * due date) scheduled with cron `pattern`, as a fallback to each review's own delayed checks.
+   */
+  async scheduleReviews(pattern: string): Promise<void> {
+    await this.tasks.upsertJobScheduler(
+      'reviews',
+      { pattern },
+      {
+        name: 'review-check',
+        data: signJob(this.signer, QUEUE.tasks, TaskJob.parse({ kind: 'review-check' })),
+        opts: { ...KEEP, attempts: 3 },
+      },
+    );
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.hubQueues.values(), this.tasks, this.notifyQueue].map((q) => q.close()));
   }

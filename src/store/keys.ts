@@ -32,6 +32,12 @@ export interface RedisKeys {
   requestLock(user: string): string;
   /** One user's command count in the current rate-limit window. */
   rate(user: string, window: number): string;
+  /** An access review (`v-…`); `reviews` orders them by start, `reviewOpen` holds the open one's id. */
+  review(id: string): string;
+  reviews: string;
+  reviewOpen: string;
+  /** Set of user ids who left (their peers are reviewed by the leads). */
+  departed: string;
 }
 
 /** Builds the key names for a prefix. */
@@ -52,5 +58,9 @@ export function redisKeys(prefix: string): RedisKeys {
     keyChange: (id) => `${prefix}:keychange:${id}`,
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
+    review: (id) => `${prefix}:review:${id}`,
+    reviews: `${prefix}:reviews`,
+    reviewOpen: `${prefix}:review-open`,
+    departed: `${prefix}:departed`,
   };
 }

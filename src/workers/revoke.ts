@@ -12,6 +12,7 @@ import type { Message } from '../domain/models/reply.js';
 import { parsePeerCheck, removeSteps } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
+import { ReviewStore } from '../store/reviews.js';
 import type { WorkerContext } from './context.js';
 
 type RevokeJob = Extract<HubJob, { kind: 'revoke' }>;
@@ -24,7 +25,9 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
   const record =
     (await ctx.inventory.find(hub.name, job.publicKey)) ??
     (job.requestId === undefined ? null : await ctx.inventory.findByRequest(hub.name, job.requestId));
-  const problem = removalProblem(job, record, ctx.config, ctx.clock());
+  const reviews = new ReviewStore(ctx.redis, ctx.keys);
+  const review = job.reviewId === undefined ? null : await reviews.find(job.reviewId);
+  const problem = removalProblem(job, record, ctx.config, ctx.clock(), review);
   if (problem !== null) {
     throw new TunnelgateError('FORBIDDEN', `refused to remove ${job.peer} from ${hub.name}: ${problem}`);
   }
@@ -46,6 +49,8 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
       current.state === 'revoked' ? { ok: true, request: current } : markRevoked(current, job.by, now),
     );
   }
+  if (review !== null && requestId !== undefined)
+    await reviews.markRemoved(review.id, (i) => i.hub === hub.name && i.requestId === requestId, now);
   await ctx.audit.append({
     at: now.toISOString(),
     actor: job.by,

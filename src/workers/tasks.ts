@@ -19,6 +19,7 @@ import { audit } from './audit.js';
 import type { WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import { runReminderCheck } from './reminders.js';
+import { runReviewCheck } from './review-check.js';
 
 type PeersJob = Extract<TaskJob, { kind: 'peers' }>;
 
@@ -134,6 +135,8 @@ export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOption
           return expireRequest(ctx, task.requestId, job.id);
         case 'reminder-check':
           return runReminderCheck(ctx, job.id);
+        case 'review-check':
+          return runReviewCheck(ctx);
         case 'diagnose':
           return diagnose(ctx, task, job.id);
         case 'audit':

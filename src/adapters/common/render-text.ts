@@ -14,6 +14,7 @@ import type {
 } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
 import { describeAction, renderAudit, renderDiagnosis } from '../../domain/render-diagnosis.js';
+import { renderReview } from './render-review.js';
 
 /** Renders a reply as readable plain text (several lines for tables and previews). */
 export function renderText(reply: Reply): string {
@@ -152,6 +153,10 @@ export function renderText(reply: Reply): string {
       return reply.approved
         ? `Extension ${reply.id} of ${reply.peer} was approved by ${reply.by}: access now ends at ${reply.expiresAt ?? 'the new expiry'}.`
         : `Extension ${reply.id} of ${reply.peer} was denied by ${reply.by}${reply.reason === undefined ? '.' : `: ${reply.reason}`}`;
+    case 'review.ask':
+    case 'review.status':
+    case 'review.report':
+      return renderReview(reply);
     default: {
       const unreachable: never = reply;
       return unreachable;
@@ -164,6 +169,7 @@ const REVOKE_CAUSES: Readonly<Record<Extract<Reply, { kind: 'peer.revoked' }>['c
   offboard: 'owner offboarded',
   expiry: 'time-bound access ended',
   overdue: 'its key was not rotated in time',
+  review: 'access review',
 };
 
 function renderRotation(reply: Extract<Reply, { kind: 'peer.rotation' }>): string {

@@ -5,9 +5,10 @@
  */
 import { z } from 'zod';
 import { SerializedError } from '../../core/errors.js';
-import { ExtensionId, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
+import { ExtensionId, HubName, PeerName, RequestId, ReviewId, UserId } from '../../core/ids.js';
 import { AuditReport, DiagnoseReport, Finding, FindingId } from './diagnosis.js';
 import { AccessRequest, RequestState, TunnelMode } from './request.js';
+import { ReviewItem } from './review.js';
 
 /** Exactly what provisioning a request will change, shown to approvers before they approve. */
 export const ChangePreview = z.object({
@@ -144,7 +145,7 @@ export const Reply = z.discriminatedUnion('kind', [
     peer: PeerName,
     hub: HubName,
     by: z.string(),
-    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue']),
+    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue', 'review']),
   }),
   z.object({
     kind: z.literal('peer.list'),
@@ -252,6 +253,33 @@ export const Reply = z.discriminatedUnion('kind', [
     expiresAt: z.string().optional(),
     reason: z.string().optional(),
   }),
+  /** An access review's ask (or reminder) to one owner, or to the leads for owners who left. */
+  z.object({
+    kind: z.literal('review.ask'),
+    reviewId: ReviewId,
+    dueAt: z.string(),
+    reminder: z.boolean(),
+    forLeads: z.boolean(),
+    items: z.array(ReviewItem),
+  }),
+  /** `/vpn review status`: progress per reviewer. */
+  z.object({
+    kind: z.literal('review.status'),
+    reviewId: ReviewId,
+    state: z.enum(['open', 'closed']),
+    dueAt: z.string(),
+    progress: z.array(
+      z.object({
+        reviewer: z.string(),
+        total: z.number(),
+        kept: z.number(),
+        revoked: z.number(),
+        unanswered: z.number(),
+      }),
+    ),
+  }),
+  /** `/vpn review report` and the close: the evidence, as Markdown and CSV. */
+  z.object({ kind: z.literal('review.report'), reviewId: ReviewId, markdown: z.string(), csv: z.string() }),
 ]);
 export type Reply = z.infer<typeof Reply>;
 export type ReplyKind = Reply['kind'];
