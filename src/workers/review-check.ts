@@ -74,7 +74,7 @@ async function startOnSchedule(
     await ctx.audit.append({
       at: now.toISOString(),
       actor: 'schedule',
-      action: 'review.start',
+      action: 'review-start',
       target: review.id,
       result: 'ok',
       detail: `${review.items.length} peers, due ${review.dueAt}`,
@@ -219,7 +219,7 @@ async function finish(ctx: WorkerContext, review: Review): Promise<void> {
   await ctx.audit.append({
     at: ctx.clock().toISOString(),
     actor: 'access-review',
-    action: 'review.close',
+    action: 'review-close',
     target: review.id,
     result: 'ok',
     detail: `${flagged} flagged, ${revoking} revoked at the due date`,

@@ -44,11 +44,11 @@ export function replyOf<K extends Reply['kind']>(
 export async function startHarness(
   lab: Lab,
   name: string,
-  options: Partial<LabConfigOptions> & { inProcessWorkers?: boolean } = {},
+  options: Partial<LabConfigOptions> & { inProcessWorkers?: boolean; clock?: () => Date } = {},
 ): Promise<Harness> {
   const fresh = freshPrefix(name);
   const dataDir = mkdtempSync(join(tmpdir(), 'tg-harness-'));
-  const { inProcessWorkers = true, ...overrides } = options;
+  const { inProcessWorkers = true, clock, ...overrides } = options;
   const config = labConfig(lab, {
     redisUrl: redisUrl(),
     prefix: fresh.prefix,
@@ -70,6 +70,7 @@ export async function startHarness(
     logger,
     worker: inProcessWorkers,
     outlet,
+    ...(clock === undefined ? {} : { clock }),
   });
   return {
     config,

@@ -34,7 +34,7 @@ export async function handleReviewAnswer(
   await ctx.audit.append({
     at: now.toISOString(),
     actor: actor.id,
-    action: `review.${verdict}`,
+    action: `review-${verdict}`,
     ...(item === undefined ? {} : { hub: item.hub }),
     target: peer,
     result: 'ok',

@@ -56,7 +56,7 @@ async function start(ctx: BotContext, actor: Actor, command: ReviewCommand): Pro
   await ctx.audit.append({
     at: now.toISOString(),
     actor: actor.id,
-    action: 'review.start',
+    action: 'review-start',
     ...(command.hub === undefined ? {} : { hub: command.hub }),
     target: review.id,
     result: 'ok',
