@@ -10,6 +10,7 @@ import type { types } from '@slack/bolt';
 import type { AuditReport, DiagnoseReport, Finding } from '../../domain/models/diagnosis.js';
 import type { Reply } from '../../domain/models/reply.js';
 import { renderText } from '../common/render-text.js';
+import { reviewAskBlocks } from './review-blocks.js';
 
 export type Block = types.KnownBlock;
 
@@ -146,6 +147,8 @@ function replyBlocks(reply: Reply): Block[] {
       return auditBlocks(reply.report);
     case 'key.reminder':
       return reminderBlocks(reply);
+    case 'review.ask':
+      return reviewAskBlocks(reply);
     default:
       return codeBlocks(plainText(reply));
   }
