@@ -1,15 +1,15 @@
 /**
  * The rules of an access review, pure: who answers for which peer, when an answer is taken, and
  * what the due date does to the peers nobody confirmed. A confirmed peer is never revoked by a
- * review: the close only touches peers without an answer.
+ * review: the due date only touches peers without an answer.
  */
 
 import type { RolesConfig } from '../config/schema.js';
 import { TunnelgateError } from '../core/errors.js';
-import type { HubName, ReviewId, UserId } from '../core/ids.js';
+import type { HubName, ReviewId } from '../core/ids.js';
 import type { Actor } from './models/command.js';
 import type { PeerRecord } from './models/peer.js';
-import type { Review, ReviewItem, ReviewVerdict } from './models/review.js';
+import type { Review, ReviewHeader, ReviewItem, ReviewVerdict } from './models/review.js';
 import { isLead } from './roles.js';
 
 /** What a new review is made of. */
@@ -71,17 +71,17 @@ export function answerProblem(item: ReviewItem, actor: Actor, roles: RolesConfig
 }
 
 /**
- * The review with `actor`'s answer for `peer`. Throws CONFLICT for a closed review or a peer
- * already answered, NOT_FOUND for a peer not in it, FORBIDDEN for someone else's peer.
+ * `item` with `actor`'s answer. Throws CONFLICT for a closed review or a peer already answered,
+ * FORBIDDEN for someone else's peer.
  */
-export function answer(
-  review: Review,
-  peer: string,
+export function answerItem(
+  review: ReviewHeader,
+  item: ReviewItem,
   verdict: ReviewVerdict,
   actor: Actor,
   roles: RolesConfig,
   now: Date,
-): Review {
+): ReviewItem {
   if (review.state !== 'open') {
     throw new TunnelgateError(
       'CONFLICT',
@@ -91,50 +91,38 @@ export function answer(
       },
     );
   }
-  const index = review.items.findIndex((i) => i.peer === peer);
-  const item = review.items[index];
-  if (item === undefined) {
-    throw new TunnelgateError('NOT_FOUND', `${peer} is not in review ${review.id}`, {
-      hint: 'see the peers under review with /vpn review status',
-    });
-  }
   const problem = answerProblem(item, actor, roles);
   if (problem !== null) throw new TunnelgateError('FORBIDDEN', problem);
   if (item.decision !== null) {
     throw new TunnelgateError(
       'CONFLICT',
-      `${peer} was already answered in review ${review.id}: ${item.decision.verdict} by ${item.decision.by} at ${item.decision.at}`,
+      `${item.peer} was already answered in review ${review.id}: ${item.decision.verdict} by ${item.decision.by} at ${item.decision.at}`,
       { hint: verdict === 'revoke' ? 'use /vpn revoke to remove it now' : 'nothing more to do' },
     );
   }
   const at = now.toISOString();
-  const answered: ReviewItem = {
+  return {
     ...item,
     decision: { verdict, by: actor.id, at },
     outcome: verdict === 'keep' ? 'kept' : 'revoke-queued',
     outcomeAt: at,
   };
-  return { ...review, items: review.items.map((i, n) => (n === index ? answered : i)) };
 }
 
 /**
- * The review closed at `now` under `action`: each peer without an answer is flagged, or queued
- * for revocation, or `gone` when `present` says it is no longer in the inventory. Answered peers
- * keep their outcome.
+ * What the due date does to `item` under `action`: an unanswered peer is flagged, or queued for
+ * revocation, or `gone` when it is no longer in the inventory (`present` false). An answered peer,
+ * or one whose outcome is already set, is returned as it is.
  */
-export function close(
-  review: Review,
-  now: Date,
+export function closeItem(
+  item: ReviewItem,
   action: 'flag' | 'revoke',
-  present: (item: ReviewItem) => boolean,
-): Review {
-  const at = now.toISOString();
-  const items = review.items.map((item): ReviewItem => {
-    if (item.decision !== null) return item;
-    const outcome = !present(item) ? 'gone' : action === 'revoke' ? 'revoke-queued' : 'flagged';
-    return { ...item, outcome, outcomeAt: at };
-  });
-  return { ...review, state: 'closed', closedAt: at, action, items };
+  present: boolean,
+  now: Date,
+): ReviewItem {
+  if (item.decision !== null || item.outcome !== null) return item;
+  const outcome = !present ? 'gone' : action === 'revoke' ? 'revoke-queued' : 'flagged';
+  return { ...item, outcome, outcomeAt: now.toISOString() };
 }
 
 /** One reviewer's progress. */
@@ -160,13 +148,4 @@ export function progress(review: Review): ReviewProgress[] {
     byReviewer.set(reviewer, row);
   }
   return [...byReviewer.values()];
-}
-
-/** The items `reviewer` (an owner's id, or `leads`) still has to answer. */
-export function unansweredBy(review: Review, reviewer: UserId | 'leads'): ReviewItem[] {
-  return review.items.filter(
-    (i) =>
-      i.decision === null &&
-      (reviewer === 'leads' ? i.reviewer === 'leads' : i.reviewer === 'owner' && i.owner === reviewer),
-  );
 }

@@ -32,8 +32,9 @@ export interface RedisKeys {
   requestLock(user: string): string;
   /** One user's command count in the current rate-limit window. */
   rate(user: string, window: number): string;
-  /** An access review (`v-…`); `reviews` orders them by start, `reviewOpen` holds the open one's id. */
+  /** An access review (`v-…`) and its peers; `reviews` orders them by start, `reviewOpen` holds the open one's id. */
   review(id: string): string;
+  reviewItems(id: string): string;
   reviews: string;
   reviewOpen: string;
   /** Set of user ids who left (their peers are reviewed by the leads). */
@@ -59,6 +60,7 @@ export function redisKeys(prefix: string): RedisKeys {
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
     review: (id) => `${prefix}:review:${id}`,
+    reviewItems: (id) => `${prefix}:review-items:${id}`,
     reviews: `${prefix}:reviews`,
     reviewOpen: `${prefix}:review-open`,
     departed: `${prefix}:departed`,

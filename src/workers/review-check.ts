@@ -15,7 +15,7 @@ import { newId, ReviewId } from '../core/ids.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { Message } from '../domain/models/reply.js';
 import type { Review, ReviewItem } from '../domain/models/review.js';
-import { close } from '../domain/review.js';
+import { closeItem } from '../domain/review.js';
 import { reviewCsv, reviewMarkdown } from '../domain/review-report.js';
 import { dumpStep } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
@@ -46,7 +46,10 @@ export async function runReviewCheck(ctx: WorkerContext): Promise<ReviewCheckRep
     review = await step(ctx, reviews, review, report);
   }
   const last = await reviews.latest();
-  if (last?.state === 'closed' && (await once(ctx, `review-close:${last.id}`, last, () => finish(ctx, last))))
+  if (
+    last?.state === 'closed' &&
+    (await once(ctx, `review-close:${last.id}`, last, () => finish(ctx, reviews, last)))
+  )
     report.done.push('closed');
   if (review?.state === 'open') await queueNext(ctx, review);
   ctx.logger.info({ review: report.review, done: report.done }, 'review check done');
@@ -101,12 +104,20 @@ async function step(
   });
   if (asked) report.done.push('asked');
   if (now.getTime() >= Date.parse(current.dueAt)) {
-    const present = await presentItems(ctx, current);
-    return reviews.update(current.id, (c) =>
+    // Closed first, atomically: from here no answer is taken, so the outcomes below are final.
+    const header = await reviews.updateHeader(current.id, (c) =>
       c.state === 'open'
-        ? { write: close(c, now, ctx.config.policy.reviewAction, (i) => present.has(itemKey(i))) }
+        ? {
+            write: {
+              ...c,
+              state: 'closed',
+              closedAt: now.toISOString(),
+              action: ctx.config.policy.reviewAction,
+            },
+          }
         : { keep: true },
     );
+    return { ...current, ...header };
   }
   if (!asked && now.getTime() >= remindAt(current, ctx.config.policy.reviewRemindBefore)) {
     for (const [reviewer, items] of unansweredByReviewer(current)) {
@@ -142,17 +153,14 @@ async function ask(ctx: WorkerContext, reviews: ReviewStore, review: Review): Pr
       }
     }),
   );
+  for (const item of review.items) {
+    const last = handshakes.get(`${item.hub}|${item.publicKey}`) ?? null;
+    const handshakeAgeSec = last === null ? null : Math.max(0, nowSec - last);
+    await reviews.updateItem(review.id, item.peer, (i) => ({ ...i, handshakeAgeSec }));
+  }
   const at = ctx.clock().toISOString();
-  const asked = await reviews.update(review.id, (c) => ({
-    write: {
-      ...c,
-      askedAt: at,
-      items: c.items.map((i) => {
-        const last = handshakes.get(`${i.hub}|${i.publicKey}`) ?? null;
-        return { ...i, handshakeAgeSec: last === null ? null : Math.max(0, nowSec - last) };
-      }),
-    },
-  }));
+  await reviews.updateHeader(review.id, (c) => ({ write: { ...c, askedAt: at } }));
+  const asked = (await reviews.find(review.id)) ?? review;
   await ctx.notify(
     [...unansweredByReviewer(asked)].map(([reviewer, items]) => askMessage(asked, reviewer, items, false)),
   );
@@ -181,39 +189,37 @@ function unansweredByReviewer(review: Review): Map<string, ReviewItem[]> {
   return by;
 }
 
-const itemKey = (item: Pick<ReviewItem, 'hub' | 'requestId'>) => `${item.hub}|${item.requestId}`;
-
-/** The unanswered items whose peer is still in the inventory. */
-async function presentItems(ctx: WorkerContext, review: Review): Promise<Set<string>> {
-  const present = new Set<string>();
-  for (const item of review.items) {
-    if (item.decision !== null) continue;
-    if ((await ctx.inventory.findByRequest(item.hub, item.requestId)) !== null) present.add(itemKey(item));
-  }
-  return present;
-}
-
-/** After the close: queues the due-date revocations and posts the report to the leads. */
-async function finish(ctx: WorkerContext, review: Review): Promise<void> {
-  for (const item of review.items) {
-    if (item.decision !== null || item.outcome !== 'revoke-queued') continue;
+/**
+ * After the close (once, retried until done): settles each unanswered peer (flagged, queued for
+ * revocation, or gone), queues the revocations still owed (the due date's, and a reviewer's revoke
+ * whose job was lost), and posts the report to the leads.
+ */
+async function finish(ctx: WorkerContext, reviews: ReviewStore, closed: Review): Promise<void> {
+  const now = ctx.clock();
+  const action = closed.action ?? 'flag';
+  for (const item of closed.items) {
     const record = await ctx.inventory.findByRequest(item.hub, item.requestId);
-    if (record === null) continue;
+    const settled = await reviews.updateItem(closed.id, item.peer, (i) => {
+      const next = closeItem(i, action, record !== null, now);
+      return next === i ? null : next;
+    });
+    if (record === null || settled.outcome !== 'revoke-queued') continue;
     await ctx.enqueueHub(
       {
         kind: 'revoke',
         hub: record.hub,
         publicKey: record.publicKey,
         peer: record.peer,
-        by: 'access-review',
+        by: settled.decision?.by ?? 'access-review',
         byRoles: [],
         cause: 'review',
         requestId: record.requestId,
-        reviewId: review.id,
+        reviewId: closed.id,
       },
       { jobId: `revoke-${record.hub}-${record.requestId}` },
     );
   }
+  const review = (await reviews.find(closed.id)) ?? closed;
   const flagged = review.items.filter((i) => i.outcome === 'flagged').length;
   const revoking = review.items.filter((i) => i.decision === null && i.outcome === 'revoke-queued').length;
   await ctx.audit.append({

@@ -49,8 +49,7 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
       current.state === 'revoked' ? { ok: true, request: current } : markRevoked(current, job.by, now),
     );
   }
-  if (review !== null && requestId !== undefined)
-    await reviews.markRemoved(review.id, (i) => i.hub === hub.name && i.requestId === requestId, now);
+  if (review !== null) await reviews.markRemoved(review.id, job.peer, now);
   await ctx.audit.append({
     at: now.toISOString(),
     actor: job.by,

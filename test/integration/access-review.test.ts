@@ -286,6 +286,13 @@ describe('access reviews with policy.reviewAction flag (the default)', () => {
         ['dave-desk', 'flagged', 'flagged'],
       ]);
       expect(await liveKeys()).toHaveLength(2);
+
+      // Two starts at once open one review.
+      const both = await Promise.all([
+        s.h.run('alice', '/vpn review start'),
+        s.h.run('alice', '/vpn review start'),
+      ]);
+      expect(both.map((replies) => replies[0]?.reply.kind).sort()).toEqual(['error', 'notice']);
     });
   });
 });

@@ -8,7 +8,7 @@ import { TunnelgateError } from '../../core/errors.js';
 import type { Actor } from '../../domain/models/command.js';
 import type { Message } from '../../domain/models/reply.js';
 import type { ReviewVerdict } from '../../domain/models/review.js';
-import { answer } from '../../domain/review.js';
+import { answerItem } from '../../domain/review.js';
 import { ReviewStore } from '../../store/reviews.js';
 import { type BotContext, toActor } from '../context.js';
 import { queueRevocation } from '../revocation.js';
@@ -27,36 +27,39 @@ export async function handleReviewAnswer(
     });
   }
   const now = ctx.clock();
-  const review = await reviews.update(open.id, (current) => ({
-    write: answer(current, peer, verdict, actor, ctx.config.roles, now),
-  }));
-  const item = review.items.find((i) => i.peer === peer);
+  const item = await reviews.updateItem(
+    open.id,
+    peer,
+    (current, review) => answerItem(review, current, verdict, actor, ctx.config.roles, now),
+    true,
+  );
   await ctx.audit.append({
     at: now.toISOString(),
     actor: actor.id,
     action: `review-${verdict}`,
-    ...(item === undefined ? {} : { hub: item.hub }),
+    hub: item.hub,
     target: peer,
     result: 'ok',
-    detail: review.id,
+    detail: open.id,
   });
-  if (verdict === 'keep' || item === undefined) {
-    return [toActor(actor, { kind: 'notice', text: `Kept ${peer} in review ${review.id}. Thank you.` })];
+  if (verdict === 'keep') {
+    return [toActor(actor, { kind: 'notice', text: `Kept ${peer} in review ${open.id}. Thank you.` })];
   }
   const record = await ctx.inventory.findByRequest(item.hub, item.requestId);
   if (record === null) {
+    await reviews.markRemoved(open.id, peer, now);
     return [
       toActor(actor, {
         kind: 'notice',
-        text: `${peer} is already gone; recorded as revoked in review ${review.id}.`,
+        text: `${peer} is already gone; recorded as revoked in review ${open.id}.`,
       }),
     ];
   }
-  const jobId = await queueRevocation(ctx, record, actor, 'review', review.id);
+  const jobId = await queueRevocation(ctx, record, actor, 'review', open.id);
   return [
     toActor(
       actor,
-      { kind: 'job.queued', jobId, text: `revoking ${record.peer} on ${record.hub} (review ${review.id})…` },
+      { kind: 'job.queued', jobId, text: `revoking ${record.peer} on ${record.hub} (review ${open.id})…` },
       { jobId },
     ),
   ];

@@ -41,7 +41,8 @@ export const ReviewItem = z.object({
 });
 export type ReviewItem = z.infer<typeof ReviewItem>;
 
-export const Review = z.object({
+/** A review without its items: what is stored in one record (the items are stored per peer). */
+export const ReviewHeader = z.object({
   id: ReviewId,
   state: z.enum(['open', 'closed']),
   /** Only this hub's peers; absent: every hub. */
@@ -55,6 +56,9 @@ export const Review = z.object({
   closedAt: z.string().nullable(),
   /** `policy.reviewAction` applied at the due date. */
   action: z.enum(['flag', 'revoke']).nullable(),
-  items: z.array(ReviewItem),
 });
+export type ReviewHeader = z.infer<typeof ReviewHeader>;
+
+/** A review with its items (sorted by hub and peer). */
+export const Review = ReviewHeader.extend({ items: z.array(ReviewItem) });
 export type Review = z.infer<typeof Review>;
