@@ -56,6 +56,7 @@ export function newReview(plan: ReviewPlan): Review {
     askedAt: null,
     closedAt: null,
     action: null,
+    settledAt: null,
     items,
   };
 }

@@ -46,9 +46,10 @@ export async function runReviewCheck(ctx: WorkerContext): Promise<ReviewCheckRep
     review = await step(ctx, reviews, review, report);
   }
   const last = await reviews.latest();
+  const unsettled = last?.state === 'closed' && last.settledAt === null ? last : null;
   if (
-    last?.state === 'closed' &&
-    (await once(ctx, `review-close:${last.id}`, last, () => finish(ctx, reviews, last)))
+    unsettled !== null &&
+    (await once(ctx, `review-close:${unsettled.id}`, unsettled, () => finish(ctx, reviews, unsettled)))
   )
     report.done.push('closed');
   if (review?.state === 'open') await queueNext(ctx, review);
@@ -250,6 +251,8 @@ async function finish(ctx: WorkerContext, reviews: ReviewStore, closed: Review):
       },
     },
   ]);
+  const at = ctx.clock().toISOString();
+  await reviews.updateHeader(review.id, (c) => ({ write: { ...c, settledAt: at } }));
 }
 
 /** Runs `work` once under mark `id` (kept past the review's due date); released when it fails. */

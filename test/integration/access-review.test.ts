@@ -196,6 +196,27 @@ describe('access reviews with policy.reviewAction revoke', () => {
       ).toHaveLength(1);
       // A closed review takes no more answers.
       expect((await error('dave', '/vpn review keep dave-desk'))?.code).toBe('NOT_FOUND');
+
+      // With policy.reviewEvery the next review starts on its own once the last one is that old,
+      // and the settled report is never posted again.
+      const worker = s.h.runtime.worker;
+      const scheduled = {
+        ...worker,
+        config: { ...worker.config, policy: { ...worker.config.policy, reviewEvery: 90 * DAY } },
+      };
+      const startedAt = Date.parse(due) - 10 * DAY;
+      s.offsetMs = startedAt + 60 * DAY - Date.now();
+      expect((await runReviewCheck(scheduled)).done).toEqual([]);
+      s.offsetMs = startedAt + 90 * DAY + 1_000 - Date.now();
+      const next = await runReviewCheck(scheduled);
+      expect(next.done).toEqual(['started', 'asked']);
+      expect(next.review).not.toBe(closing.reviewId);
+      const nextAsk = asks('bob', false).find((m) => m.reply.reviewId === next.review);
+      expect(nextAsk?.reply.items.map((i) => i.peer)).toEqual(['bob-laptop']);
+      expect(
+        s.h.messages.filter((m) => m.reply.kind === 'review.report' && m.to.type === 'leads'),
+      ).toHaveLength(1);
+      expect((await error('alice', '/vpn review start'))?.code).toBe('CONFLICT');
     });
   });
 });

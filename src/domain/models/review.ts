@@ -56,6 +56,8 @@ export const ReviewHeader = z.object({
   closedAt: z.string().nullable(),
   /** `policy.reviewAction` applied at the due date. */
   action: z.enum(['flag', 'revoke']).nullable(),
+  /** When the close was settled: outcomes set, revocations queued, the report posted. */
+  settledAt: z.string().nullable().default(null),
 });
 export type ReviewHeader = z.infer<typeof ReviewHeader>;
 
