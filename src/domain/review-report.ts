@@ -116,7 +116,7 @@ export function reviewCsv(review: Review): string {
     item.mode,
     item.keyCreatedAt,
     item.expiresAt ?? '',
-    item.handshakeAgeSec === null ? '' : String(item.handshakeAgeSec),
+    !item.handshakeKnown ? 'unknown' : item.handshakeAgeSec === null ? 'never' : String(item.handshakeAgeSec),
     item.reviewer,
     item.decision?.verdict ?? '',
     item.decision?.by ?? '',

@@ -40,6 +40,7 @@ export function newReview(plan: ReviewPlan): Review {
         keyCreatedAt: r.createdAt,
         expiresAt: r.expiresAt,
         handshakeAgeSec: null,
+        handshakeKnown: false,
         reviewer: plan.departed.has(r.owner) ? 'leads' : 'owner',
         decision: null,
         outcome: null,

@@ -123,7 +123,7 @@ async function step(
   if (!asked && now.getTime() >= remindAt(current, ctx.config.policy.reviewRemindBefore)) {
     for (const [reviewer, items] of unansweredByReviewer(current)) {
       const sent = await once(ctx, `review-remind:${current.id}:${reviewer}`, current, () =>
-        ctx.notify([askMessage(current, reviewer, items, true)]),
+        ctx.notify([askMessage(current, reviewer, items, true, now)]),
       );
       if (sent) report.done.push(`reminded:${reviewer}`);
     }
@@ -143,12 +143,14 @@ async function ask(ctx: WorkerContext, reviews: ReviewStore, review: Review): Pr
   const hubs = [...new Set(review.items.map((i) => i.hub))];
   const nowSec = Math.floor(ctx.clock().getTime() / 1000);
   const handshakes = new Map<string, number | null>();
+  const read = new Set<string>();
   await Promise.all(
     hubs.map(async (hub) => {
       try {
         const results = await runScript(ctx.pool.get(hub), [dumpStep(hubConfig(ctx.config, hub))]);
         for (const p of parseDump(results.dump?.stdout ?? '').peers)
           handshakes.set(`${hub}|${p.publicKey}`, p.latestHandshake);
+        read.add(hub);
       } catch (err) {
         ctx.logger.warn({ hub, code: toTunnelgateError(err).code }, 'review cannot read hub handshakes');
       }
@@ -157,25 +159,42 @@ async function ask(ctx: WorkerContext, reviews: ReviewStore, review: Review): Pr
   for (const item of review.items) {
     const last = handshakes.get(`${item.hub}|${item.publicKey}`) ?? null;
     const handshakeAgeSec = last === null ? null : Math.max(0, nowSec - last);
-    await reviews.updateItem(review.id, item.peer, (i) => ({ ...i, handshakeAgeSec }));
+    const handshakeKnown = read.has(item.hub);
+    await reviews.updateItem(review.id, item.peer, (i) => ({ ...i, handshakeAgeSec, handshakeKnown }));
   }
   const at = ctx.clock().toISOString();
   await reviews.updateHeader(review.id, (c) => ({ write: { ...c, askedAt: at } }));
   const asked = (await reviews.find(review.id)) ?? review;
   await ctx.notify(
-    [...unansweredByReviewer(asked)].map(([reviewer, items]) => askMessage(asked, reviewer, items, false)),
+    [...unansweredByReviewer(asked)].map(([reviewer, items]) =>
+      askMessage(asked, reviewer, items, false, ctx.clock()),
+    ),
   );
   return asked;
 }
 
-function askMessage(review: Review, reviewer: string, items: ReviewItem[], reminder: boolean): Message {
+function askMessage(
+  review: Review,
+  reviewer: string,
+  items: ReviewItem[],
+  reminder: boolean,
+  at: Date,
+): Message {
   const forLeads = reviewer === 'leads';
   return {
     to: forLeads
       ? { type: 'leads' }
       : { type: 'user', id: items[0]?.owner ?? (reviewer as ReviewItem['owner']) },
     private: !forLeads,
-    reply: { kind: 'review.ask', reviewId: review.id, dueAt: review.dueAt, reminder, forLeads, items },
+    reply: {
+      kind: 'review.ask',
+      reviewId: review.id,
+      at: at.toISOString(),
+      dueAt: review.dueAt,
+      reminder,
+      forLeads,
+      items,
+    },
   };
 }
 

@@ -170,6 +170,8 @@ describe('access reviews with policy.reviewAction revoke', () => {
       ]);
       for (const row of rows) expect(row.review).toBe(closing.reviewId);
       expect(rows[0]?.answered_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+      // The lab's peers never connected: the hub was read, and says so.
+      expect(rows.map((r) => r.handshake_age_sec)).toEqual(['never', 'never', 'never']);
       expect(rows[2]?.outcome_at).toMatch(/^\d{4}-\d\d-\d\dT/);
       expect((await error('bob', '/vpn review report'))?.code).toBe('FORBIDDEN');
 

@@ -8,15 +8,17 @@ import type { ReviewItem } from '../../domain/models/review.js';
 
 type ReviewReply = Extract<Reply, { kind: 'review.ask' | 'review.status' | 'review.report' }>;
 
-/** Last handshake of a peer under review: "3h 5m ago", or "never". */
-export function handshakeText(item: Pick<ReviewItem, 'handshakeAgeSec'>): string {
+/** Last handshake of a peer under review: "3h 5m ago", "never", or "unknown" (hub unreadable). */
+export function handshakeText(item: Pick<ReviewItem, 'handshakeAgeSec' | 'handshakeKnown'>): string {
+  if (!item.handshakeKnown) return 'unknown';
   return item.handshakeAgeSec === null ? 'never' : `${formatDuration(item.handshakeAgeSec * 1000)} ago`;
 }
 
-/** One line describing a peer under review. */
-export function reviewItemLine(item: ReviewItem): string {
+/** One line describing a peer under review, key age counted to `at` (ISO). */
+export function reviewItemLine(item: ReviewItem, at: string): string {
   const owner = item.reviewer === 'leads' ? ` (owner ${item.owner} left)` : '';
-  return `${item.peer} on ${item.hub}${owner}: ${item.address}, ${item.mode} tunnel, last handshake ${handshakeText(item)}, key from ${item.keyCreatedAt}, ${item.expiresAt === null ? 'no expiry' : `expires ${item.expiresAt}`}`;
+  const keyAge = formatDuration(Math.max(0, Date.parse(at) - Date.parse(item.keyCreatedAt)));
+  return `${item.peer} on ${item.hub}${owner}: ${item.address}, ${item.mode} tunnel, last handshake ${handshakeText(item)}, key ${keyAge} old, ${item.expiresAt === null ? 'no expiry' : `expires ${item.expiresAt}`}`;
 }
 
 /** Renders a review reply as text. */
@@ -31,7 +33,7 @@ export function renderReview(reply: ReviewReply): string {
         head,
         ...reply.items.map(
           (item) =>
-            `- ${reviewItemLine(item)}\n  keep: /vpn review keep ${item.peer}   revoke: /vpn review revoke ${item.peer}`,
+            `- ${reviewItemLine(item, reply.at)}\n  keep: /vpn review keep ${item.peer}   revoke: /vpn review revoke ${item.peer}`,
         ),
         'Peers without an answer by then are flagged to the leads or revoked (policy.reviewAction).',
       ].join('\n');

@@ -31,7 +31,7 @@ const label = (text: string) => (text.length > LABEL_LIMIT ? `${text.slice(0, LA
 /** The ask (or reminder) to one reviewer. */
 export function renderReviewAsk(reply: Extract<Reply, { kind: 'review.ask' }>): Payload {
   const whose = reply.forLeads ? 'these peers of people who left' : 'your peers';
-  const lines = reply.items.map((item) => `• ${reviewItemLine(item)}`);
+  const lines = reply.items.map((item) => `• ${reviewItemLine(item, reply.at)}`);
   let description = lines.join('\n');
   if (description.length > DESCRIPTION_LIMIT) description = `${description.slice(0, DESCRIPTION_LIMIT - 1)}…`;
   const more = reply.items.length - MAX_ROWS;

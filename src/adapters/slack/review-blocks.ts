@@ -30,7 +30,7 @@ export function reviewAskBlocks(reply: Extract<Reply, { kind: 'review.ask' }>): 
     : `:clipboard: Access review \`${reply.reviewId}\`: do you still need ${whose}? Answer by ${reply.dueAt}.`;
   const blocks: Block[] = [section(head)];
   for (const item of reply.items.slice(0, MAX_PEERS)) {
-    blocks.push(section(escapeMrkdwn(reviewItemLine(item))), {
+    blocks.push(section(escapeMrkdwn(reviewItemLine(item, reply.at))), {
       type: 'actions',
       block_id: `tunnelgate_review_${item.peer}`.slice(0, 255),
       elements: [

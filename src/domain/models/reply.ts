@@ -257,6 +257,8 @@ export const Reply = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('review.ask'),
     reviewId: ReviewId,
+    /** When it was sent (ISO): key ages are counted to it. */
+    at: z.string(),
     dueAt: z.string(),
     reminder: z.boolean(),
     forLeads: z.boolean(),

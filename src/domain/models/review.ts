@@ -32,6 +32,8 @@ export const ReviewItem = z.object({
   expiresAt: z.string().nullable(),
   /** Seconds since the latest handshake when the asks were sent; null = never or unknown. */
   handshakeAgeSec: z.number().nullable(),
+  /** False when the hub could not be read for the asks (the handshake is then unknown). */
+  handshakeKnown: z.boolean().default(false),
   /** Who answers: the owner, or the leads when the owner has left. */
   reviewer: z.enum(['owner', 'leads']),
   decision: z.object({ verdict: ReviewVerdict, by: UserId, at: z.string() }).nullable(),

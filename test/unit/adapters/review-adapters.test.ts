@@ -18,6 +18,7 @@ const item = (peer: string) => ({
   keyCreatedAt: '2026-01-01T00:00:00.000Z',
   expiresAt: null,
   handshakeAgeSec: null,
+  handshakeKnown: true,
   reviewer: 'owner',
   decision: null,
   outcome: null,
@@ -27,6 +28,7 @@ const ask = (peers: string[]) =>
   Reply.parse({
     kind: 'review.ask',
     reviewId: 'v-7k3m9q',
+    at: '2026-01-02T00:00:00.000Z',
     dueAt: '2026-01-15T00:00:00.000Z',
     reminder: false,
     forLeads: false,

@@ -280,6 +280,7 @@ const samples: { [K in ReplyKind]: unknown } = {
   'review.ask': {
     kind: 'review.ask',
     reviewId: 'v-7k3m9q',
+    at: '2025-05-08T09:00:00.000Z',
     dueAt: '2025-05-15T09:00:00.000Z',
     reminder: false,
     forLeads: false,
@@ -295,6 +296,7 @@ const samples: { [K in ReplyKind]: unknown } = {
         keyCreatedAt: '2025-05-01T09:00:00.000Z',
         expiresAt: null,
         handshakeAgeSec: 7_200,
+        handshakeKnown: true,
         reviewer: 'owner',
         decision: null,
         outcome: null,
@@ -337,6 +339,7 @@ describe('renderText', () => {
       'alice-laptop on hub1',
       '10.6.0.7/32',
       'last handshake 2h ago',
+      'key 7d old',
       'no expiry',
       '/vpn review keep alice-laptop',
       '/vpn review revoke alice-laptop',
