@@ -105,7 +105,7 @@ export function answerItem(
   const at = now.toISOString();
   return {
     ...item,
-    decision: { verdict, by: actor.id, at },
+    decision: { verdict, by: actor.id, byRoles: [...actor.platformRoles], at },
     outcome: verdict === 'keep' ? 'kept' : 'revoke-queued',
     outcomeAt: at,
   };

@@ -231,7 +231,7 @@ async function finish(ctx: WorkerContext, reviews: ReviewStore, closed: Review):
         publicKey: record.publicKey,
         peer: record.peer,
         by: settled.decision?.by ?? 'access-review',
-        byRoles: [],
+        byRoles: settled.decision?.byRoles ?? [],
         cause: 'review',
         requestId: record.requestId,
         reviewId: closed.id,

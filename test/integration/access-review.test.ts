@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markDeparted } from '../../src/bot/departures.js';
+import { Actor } from '../../src/domain/models/command.js';
 import type { Message, Reply } from '../../src/domain/models/reply.js';
+import { answerItem } from '../../src/domain/review.js';
 import { REVIEW_CSV_COLUMNS } from '../../src/domain/review-report.js';
+import { ReviewStore } from '../../src/store/reviews.js';
 import { parseDump } from '../../src/wg/dump.js';
 import { runReviewCheck } from '../../src/workers/review-check.js';
 import { revoke } from '../../src/workers/revoke.js';
@@ -233,6 +236,7 @@ describe('access reviews with policy.reviewAction flag (the default)', () => {
       const carol = await provision('carol', 'phone');
       const dave = await provision('dave', 'desk');
       const erin = await provision('erin', 'tablet');
+      const frank = await provision('frank', 'pad');
       await markDeparted(s.h.runtime.bot, 'erin');
 
       const startReply = await s.h.run('alice', '/vpn review start --hub hub1 --due 10d');
@@ -251,9 +255,19 @@ describe('access reviews with policy.reviewAction flag (the default)', () => {
       expect(replyOf(await s.h.run('alice', '/vpn review revoke erin-tablet'), 'job.queued')).toBeDefined();
       expect(replyOf(await s.h.run('bob', '/vpn review keep bob-laptop'), 'notice')).toBeDefined();
       expect(replyOf(await s.h.run('carol', '/vpn review revoke carol-phone'), 'job.queued')).toBeDefined();
+      // frank's revoke answer is recorded but its job is lost (as if the queue failed right after):
+      // the close queues it again.
+      const reviewId = /v-[a-z0-9]{6}/.exec(JSON.stringify(startReply))?.[0] ?? '';
+      await new ReviewStore(s.h.runtime.bot.redis, s.h.runtime.bot.keys).updateItem(
+        reviewId,
+        'frank-pad',
+        (item, review) =>
+          answerItem(review, item, 'revoke', Actor.parse({ id: 'frank' }), s.h.config.roles, new Date()),
+        true,
+      );
 
       const status = replyOf(await s.h.run('alice', '/vpn review status'), 'review.status');
-      expect(status?.progress.map((p) => p.reviewer)).toEqual(['bob', 'carol', 'dave', 'leads']);
+      expect(status?.progress.map((p) => p.reviewer)).toEqual(['bob', 'carol', 'dave', 'leads', 'frank']);
       expect((await checkAt(status?.dueAt ?? '', 1_000)).done).toEqual(['closed']);
       const closing = await report();
       const flagNotice = s.h.messages.find(
@@ -274,6 +288,7 @@ describe('access reviews with policy.reviewAction flag (the default)', () => {
       );
       await s.h.waitFor((m) => m.reply.kind === 'peer.revoked' && m.reply.peer === 'carol-phone');
       await s.h.waitFor((m) => m.reply.kind === 'peer.revoked' && m.reply.peer === 'erin-tablet');
+      await s.h.waitFor((m) => m.reply.kind === 'peer.revoked' && m.reply.peer === 'frank-pad');
       const rows = csvRows(
         replyOf(await s.h.run('alice', `/vpn review report ${closing.reviewId}`), 'review.report')?.csv ?? '',
       );
@@ -284,6 +299,7 @@ describe('access reviews with policy.reviewAction flag (the default)', () => {
         ['carol-phone', 'owner', 'revoke', 'carol', '', 'revoked'],
         ['dave-desk', 'owner', '', '', 'flagged', 'flagged'],
         ['erin-tablet', 'leads', 'revoke', 'alice', '', 'revoked'],
+        ['frank-pad', 'owner', 'revoke', 'frank', '', 'revoked'],
       ]);
       // Flagged is not revoked: dave's and bob's peers stay on the hub.
       const keys = await liveKeys();
@@ -291,6 +307,7 @@ describe('access reviews with policy.reviewAction flag (the default)', () => {
       expect(keys).toContain(bob.publicKey);
       expect(keys).not.toContain(carol.publicKey);
       expect(keys).not.toContain(erin.publicKey);
+      expect(keys).not.toContain(frank.publicKey);
       expect(s.h.messages.some((m) => m.reply.kind === 'peer.revoked' && m.reply.peer === 'dave-desk')).toBe(
         false,
       );

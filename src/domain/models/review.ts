@@ -36,7 +36,15 @@ export const ReviewItem = z.object({
   handshakeKnown: z.boolean().default(false),
   /** Who answers: the owner, or the leads when the owner has left. */
   reviewer: z.enum(['owner', 'leads']),
-  decision: z.object({ verdict: ReviewVerdict, by: UserId, at: z.string() }).nullable(),
+  decision: z
+    .object({
+      verdict: ReviewVerdict,
+      by: UserId,
+      /** The platform roles `by` held when answering (a lead by role answers for people who left). */
+      byRoles: z.array(z.string()).default([]),
+      at: z.string(),
+    })
+    .nullable(),
   /** What became of the peer, and when; null while it waits for an answer. */
   outcome: ReviewOutcome.nullable(),
   outcomeAt: z.string().nullable(),
