@@ -15,13 +15,12 @@ import { newId, ReviewId } from '../core/ids.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { Message } from '../domain/models/reply.js';
 import type { Review, ReviewItem } from '../domain/models/review.js';
-import { closeItem } from '../domain/review.js';
-import { reviewCsv, reviewMarkdown } from '../domain/review-report.js';
 import { dumpStep } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import { ReviewStore } from '../store/reviews.js';
 import { parseDump } from '../wg/dump.js';
 import type { WorkerContext } from './context.js';
+import { finish } from './review-close.js';
 
 /** Marks outlive any review by this much. */
 const MARK_SLACK_MS = 30 * 86_400_000;
@@ -207,71 +206,6 @@ function unansweredByReviewer(review: Review): Map<string, ReviewItem[]> {
     by.set(reviewer, [...(by.get(reviewer) ?? []), item]);
   }
   return by;
-}
-
-/**
- * After the close (once, retried until done): settles each unanswered peer (flagged, queued for
- * revocation, or gone), queues the revocations still owed (the due date's, and a reviewer's revoke
- * whose job was lost), and posts the report to the leads.
- */
-async function finish(ctx: WorkerContext, reviews: ReviewStore, closed: Review): Promise<void> {
-  const now = ctx.clock();
-  const action = closed.action ?? 'flag';
-  for (const item of closed.items) {
-    const record = await ctx.inventory.findByRequest(item.hub, item.requestId);
-    const settled = await reviews.updateItem(closed.id, item.peer, (i) => {
-      const next = closeItem(i, action, record !== null, now);
-      return next === i ? null : next;
-    });
-    if (record === null || settled.outcome !== 'revoke-queued') continue;
-    await ctx.enqueueHub(
-      {
-        kind: 'revoke',
-        hub: record.hub,
-        publicKey: record.publicKey,
-        peer: record.peer,
-        by: settled.decision?.by ?? 'access-review',
-        byRoles: settled.decision?.byRoles ?? [],
-        cause: 'review',
-        requestId: record.requestId,
-        reviewId: closed.id,
-      },
-      { jobId: `revoke-${record.hub}-${record.requestId}` },
-    );
-  }
-  const review = (await reviews.find(closed.id)) ?? closed;
-  const flagged = review.items.filter((i) => i.outcome === 'flagged').length;
-  const revoking = review.items.filter((i) => i.decision === null && i.outcome === 'revoke-queued').length;
-  await ctx.audit.append({
-    at: ctx.clock().toISOString(),
-    actor: 'access-review',
-    action: 'review-close',
-    target: review.id,
-    result: 'ok',
-    detail: `${flagged} flagged, ${revoking} revoked at the due date`,
-  });
-  await ctx.notify([
-    {
-      to: { type: 'leads' },
-      private: false,
-      reply: {
-        kind: 'notice',
-        text: `Access review ${review.id} closed: ${flagged} unconfirmed peer(s) flagged, ${revoking} being revoked (policy.reviewAction ${review.action ?? 'flag'}). Report follows.`,
-      },
-    },
-    {
-      to: { type: 'leads' },
-      private: false,
-      reply: {
-        kind: 'review.report',
-        reviewId: review.id,
-        markdown: reviewMarkdown(review),
-        csv: reviewCsv(review),
-      },
-    },
-  ]);
-  const at = ctx.clock().toISOString();
-  await reviews.updateHeader(review.id, (c) => ({ write: { ...c, settledAt: at } }));
 }
 
 /** Runs `work` once under mark `id` (kept past the review's due date); released when it fails. */
