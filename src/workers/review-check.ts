@@ -20,7 +20,7 @@ import { runScript } from '../hub/ssh/remote-script.js';
 import { ReviewStore } from '../store/reviews.js';
 import { parseDump } from '../wg/dump.js';
 import type { WorkerContext } from './context.js';
-import { finish } from './review-close.js';
+import { settleReview } from './review-close.js';
 
 /** Marks outlive any review by this much. */
 const MARK_SLACK_MS = 30 * 86_400_000;
@@ -48,7 +48,7 @@ export async function runReviewCheck(ctx: WorkerContext): Promise<ReviewCheckRep
   const unsettled = last?.state === 'closed' && last.settledAt === null ? last : null;
   if (
     unsettled !== null &&
-    (await once(ctx, `review-close:${unsettled.id}`, unsettled, () => finish(ctx, reviews, unsettled)))
+    (await once(ctx, `review-close:${unsettled.id}`, unsettled, () => settleReview(ctx, reviews, unsettled)))
   )
     report.done.push('closed');
   if (review?.state === 'open') await queueNext(ctx, review);

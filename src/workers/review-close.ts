@@ -14,7 +14,7 @@ import type { WorkerContext } from './context.js';
  * revocation, or gone), queues the revocations still owed (the due date's, and a reviewer's revoke
  * whose job was lost), and posts the report to the leads.
  */
-export async function finish(ctx: WorkerContext, reviews: ReviewStore, closed: Review): Promise<void> {
+export async function settleReview(ctx: WorkerContext, reviews: ReviewStore, closed: Review): Promise<void> {
   const now = ctx.clock();
   const action = closed.action ?? 'flag';
   for (const item of closed.items) {
@@ -23,7 +23,12 @@ export async function finish(ctx: WorkerContext, reviews: ReviewStore, closed: R
       const next = closeItem(i, action, record !== null, now);
       return next === i ? null : next;
     });
-    if (record === null || settled.outcome !== 'revoke-queued') continue;
+    if (settled.outcome !== 'revoke-queued') continue;
+    // A peer its reviewer asked to revoke that is gone already (its job ran, or a plain revoke did).
+    if (record === null) {
+      await reviews.markRemoved(closed.id, item.peer, now);
+      continue;
+    }
     await ctx.enqueueHub(
       {
         kind: 'revoke',
