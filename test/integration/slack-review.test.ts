@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACTION } from '../../src/adapters/slack/approval-card.js';
 import { REVIEW_KEEP_ACTION, REVIEW_REVOKE_ACTION } from '../../src/adapters/slack/review-blocks.js';
+import { Reply } from '../../src/domain/models/reply.js';
 import { useLab } from '../support/lab.js';
-import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
+import { APPROVALS_CHANNEL, type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 
 const lab = useLab({ hubs: 1, clients: 0 });
 
@@ -61,5 +62,31 @@ lab.describe('access reviews on Slack (real Bolt, a Slack stand-in)', () => {
     expect(JSON.stringify((await responseTo(status.responseUrl)).params.blocks)).toContain(
       'U0BOB: 1/1 answered (1 kept',
     );
+  });
+
+  it("uploads the closing report to the leads' channel as Markdown and CSV files", async () => {
+    const csv = 'review,hub,peer\r\nv-7k3m9q,hub1,u0bob-laptop\r\n';
+    await h.outlet.deliver({
+      to: { type: 'leads' },
+      private: false,
+      reply: Reply.parse({
+        kind: 'review.report',
+        reviewId: 'v-7k3m9q',
+        markdown: '# Access review v-7k3m9q',
+        csv,
+      }),
+    });
+    const done = await h.standin.waitFor(
+      (c) => c.method === 'files.completeUploadExternal' && c.params.channel_id === APPROVALS_CHANNEL,
+    );
+    expect(JSON.stringify(done.params)).toContain('Access review v-7k3m9q (CSV)');
+    const names = h.standin.calls
+      .filter((c) => c.method === 'files.getUploadURLExternal')
+      .map((c) => c.params.filename);
+    expect(names).toEqual(expect.arrayContaining(['review-v-7k3m9q.md', 'review-v-7k3m9q.csv']));
+    const uploads = h.standin.calls
+      .filter((c) => c.method === 'upload')
+      .map((c) => c.bytes?.toString() ?? '');
+    expect(uploads.join('\n')).toContain('v-7k3m9q,hub1,u0bob-laptop');
   });
 });
