@@ -10,6 +10,7 @@ const OUTCOME_TEXT: Readonly<Record<NonNullable<ReviewItem['outcome']>, string>>
   kept: 'kept (confirmed)',
   'revoke-queued': 'revocation queued',
   revoked: 'revoked',
+  'revoke-failed': 'revocation failed (still on the hub)',
   flagged: 'flagged to the leads (not confirmed)',
   gone: 'already removed',
 };

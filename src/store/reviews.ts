@@ -180,10 +180,12 @@ export class ReviewStore {
     );
   }
 
-  /** Records that a review's peer was removed from its hub (by the revoke job). */
-  async markRemoved(id: string, peer: string, now: Date): Promise<void> {
+  /** Records that a review's peer was removed from its hub (by the revoke job), or was not (`failed`). */
+  async markRemoved(id: string, peer: string, now: Date, failed = false): Promise<void> {
     await this.updateItem(id, peer, (item) =>
-      item.outcome === 'revoke-queued' ? { ...item, outcome: 'revoked', outcomeAt: now.toISOString() } : null,
+      item.outcome === 'revoke-queued'
+        ? { ...item, outcome: failed ? 'revoke-failed' : 'revoked', outcomeAt: now.toISOString() }
+        : null,
     );
   }
 

@@ -82,6 +82,8 @@ export async function revokeFailed(
   error: TunnelgateError,
   jobId?: string,
 ): Promise<void> {
+  if (job.reviewId !== undefined)
+    await new ReviewStore(ctx.redis, ctx.keys).markRemoved(job.reviewId, job.peer, ctx.clock(), true);
   await ctx.audit.append({
     at: ctx.clock().toISOString(),
     actor: job.by,

@@ -222,6 +222,28 @@ describe('access reviews with policy.reviewAction revoke', () => {
         s.h.messages.filter((m) => m.reply.kind === 'review.report' && m.to.type === 'leads'),
       ).toHaveLength(1);
       expect((await error('alice', '/vpn review start'))?.code).toBe('CONFLICT');
+
+      // A revocation the worker refuses is recorded as failed, and the peer stays: here bob's
+      // revoke answer (its job lost) meets a peer that changed owner since the review started.
+      const store = new ReviewStore(s.h.runtime.bot.redis, s.h.runtime.bot.keys);
+      const nextId = next.review ?? '';
+      await store.updateItem(
+        nextId,
+        'bob-laptop',
+        (item, review) =>
+          answerItem(review, item, 'revoke', Actor.parse({ id: 'bob' }), s.h.config.roles, new Date()),
+        true,
+      );
+      const current = await s.h.runtime.bot.inventory.findByName(['hub1'], 'bob-laptop');
+      if (current === null) throw new Error('no bob-laptop');
+      await s.h.runtime.bot.inventory.put({ ...current, owner: 'zed' as typeof current.owner });
+      const nextDue = (await store.find(nextId))?.dueAt ?? '';
+      s.offsetMs = Date.parse(nextDue) + 1_000 - Date.now();
+      expect((await runReviewCheck(scheduled)).done).toContain('closed');
+      await s.h.waitFor((m) => m.reply.kind === 'peer.failed' && m.reply.peer === 'bob-laptop');
+      const failed = (await store.find(nextId))?.items.find((i) => i.peer === 'bob-laptop');
+      expect(failed?.outcome).toBe('revoke-failed');
+      expect(await liveKeys()).toContain(bob.publicKey);
     });
   });
 });

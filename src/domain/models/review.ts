@@ -13,10 +13,11 @@ export const ReviewVerdict = z.enum(['keep', 'revoke']);
 export type ReviewVerdict = z.infer<typeof ReviewVerdict>;
 
 /**
- * What became of a peer: `kept` (confirmed), `revoke-queued` / `revoked` (by its reviewer or at
- * the due date), `flagged` (unconfirmed at the due date, leads told), `gone` (removed otherwise).
+ * What became of a peer: `kept` (confirmed), `revoke-queued` / `revoked` / `revoke-failed` (by its
+ * reviewer or at the due date; failed: the revoke job refused or gave up, the peer is still there),
+ * `flagged` (unconfirmed at the due date, leads told), `gone` (removed otherwise).
  */
-export const ReviewOutcome = z.enum(['kept', 'revoke-queued', 'revoked', 'flagged', 'gone']);
+export const ReviewOutcome = z.enum(['kept', 'revoke-queued', 'revoked', 'revoke-failed', 'flagged', 'gone']);
 export type ReviewOutcome = z.infer<typeof ReviewOutcome>;
 
 /** One peer under review, as it was when the review started. */
