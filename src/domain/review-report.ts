@@ -20,13 +20,14 @@ function atDeadline(review: Review, item: ReviewItem): string {
   if (item.decision !== null) return 'answered before the due date';
   if (review.state === 'open') return 'due date not reached';
   if (item.outcome === 'gone') return 'already removed';
+  if (item.outcome === 'revoke-failed') return 'revocation failed (reviewAction revoke)';
   return review.action === 'revoke' ? 'revoked (reviewAction revoke)' : 'flagged (reviewAction flag)';
 }
 
-/** The same for CSV: empty (answered, or not due yet), `revoked`, `flagged` or `gone`. */
+/** The same for CSV: empty (answered, or not due yet), `revoked`, `revoke-failed`, `flagged` or `gone`. */
 function deadlineCode(review: Review, item: ReviewItem): string {
   if (item.decision !== null || review.state === 'open') return '';
-  if (item.outcome === 'gone') return 'gone';
+  if (item.outcome === 'gone' || item.outcome === 'revoke-failed') return item.outcome;
   return review.action === 'revoke' ? 'revoked' : 'flagged';
 }
 
