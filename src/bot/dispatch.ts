@@ -20,6 +20,7 @@ import { handleList } from './commands/list.js';
 import { handleLog } from './commands/log.js';
 import { handleOffboard } from './commands/offboard.js';
 import { handleRequest } from './commands/request.js';
+import { handleReview } from './commands/review.js';
 import { handleRevoke } from './commands/revoke.js';
 import { handleRotate } from './commands/rotate.js';
 import { handleStatus } from './commands/status.js';
@@ -80,6 +81,8 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
       return handleExtend(ctx, actor, command);
     case 'breakglass':
       return handleBreakGlass(ctx, actor, command);
+    case 'review':
+      return handleReview(ctx, actor, command);
     default: {
       const unreachable: never = command;
       throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);

@@ -12,6 +12,7 @@ import type { ErrorReply } from '../domain/error-reply.js';
 import { Command, ListScope, Reason, type Verb } from '../domain/models/command.js';
 import { FindingId } from '../domain/models/diagnosis.js';
 import { PublicKey } from '../wg/keys.js';
+import { parseReview } from './grammar-review.js';
 
 /** A parsed command, or the reply explaining why the text is not one. */
 export type ParseResult = { ok: true; command: Command } | { ok: false; reply: ErrorReply };
@@ -59,6 +60,11 @@ export const USAGE: Readonly<Record<Verb, UsageLine>> = {
   breakglass: {
     usage: '/vpn breakglass <hub> --incident ID [--for DURATION] [--full] [--reason TEXT]',
     summary: 'on call for an open incident: time-bound access at once, leads are told',
+  },
+  review: {
+    usage:
+      '/vpn review start [--hub NAME] [--due DURATION] | status | report [ID] | keep <peer> | revoke <peer>',
+    summary: 'access reviews: every owner confirms or revokes each of their peers',
   },
 };
 
@@ -307,6 +313,11 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
       );
       end(cursor, verb, 'one peer name and one duration');
       return { verb, peer, forMs: checkDuration(duration) };
+    }
+    case 'review': {
+      const tokens: Token[] = [];
+      for (let token = cursor.next(); token !== null; token = cursor.next()) tokens.push(token);
+      return parseReview(tokens, checkDuration);
     }
     default: {
       const unreachable: never = verb;

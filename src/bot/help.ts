@@ -146,6 +146,18 @@ const TOPICS: Readonly<Record<Verb, Topic>> = {
       '/vpn breakglass hub1 --incident PT4KHLK --for 2h --full',
     ],
   },
+  review: {
+    who: 'leads start one and read the report; each owner answers for their own peers',
+    details: [
+      'start           a lead opens a review of every peer (or --hub NAME), due in --due (policy.reviewDue);',
+      '                every owner gets one message listing their peers; leads answer for people who left',
+      'keep|revoke P   your answer for peer P; revoke removes it at once, a kept peer is never revoked',
+      'status          answers so far, per owner',
+      'report [ID]     the evidence: each peer, who answered what and when, and what the due date did',
+      'At the due date unanswered peers are flagged to the leads or revoked (policy.reviewAction).',
+    ],
+    examples: ['/vpn review start --due 7d', '/vpn review keep alice-laptop', '/vpn review report'],
+  },
 };
 
 /**

@@ -1,8 +1,10 @@
 /**
- * Queues the removal of one peer from its hub, for `/vpn revoke` and `/vpn offboard`. The job id
+ * Queues the removal of one peer from its hub, for `/vpn revoke`, `/vpn offboard` and a review's
+ * revoke answer (`reviewId`: the worker re-checks the answer in that review). The job id
  * is per request, so asking twice while the first removal is queued does not queue it again.
  */
 
+import type { ReviewId } from '../core/ids.js';
 import type { Actor } from '../domain/models/command.js';
 import type { PeerRecord } from '../domain/models/peer.js';
 import type { BotContext } from './context.js';
@@ -12,7 +14,8 @@ export function queueRevocation(
   ctx: BotContext,
   record: PeerRecord,
   actor: Actor,
-  cause: 'revoke' | 'offboard',
+  cause: 'revoke' | 'offboard' | 'review',
+  reviewId?: ReviewId,
 ): Promise<string> {
   return ctx.queues.addHub(
     {
@@ -24,6 +27,7 @@ export function queueRevocation(
       byRoles: [...actor.platformRoles],
       cause,
       requestId: record.requestId,
+      ...(reviewId === undefined ? {} : { reviewId }),
       notify: actor.id,
     },
     { jobId: `revoke-${record.hub}-${record.requestId}` },

@@ -52,6 +52,7 @@ export async function runServe(
   });
   if (role !== 'bot') await runtime.bot.queues.scheduleReconcile(config.policy.reconcileEvery);
   if (role !== 'bot') await runtime.bot.queues.scheduleReminders(config.policy.reminderCron);
+  if (role !== 'bot') await runtime.bot.queues.scheduleReviews(config.policy.reminderCron);
   const observability = await startObservability(runtime, role !== 'bot');
   logger.info({ role, hubs: config.hubs.map((h) => h.name) }, 'tunnelgate running');
   await new Promise<void>((resolve) => {

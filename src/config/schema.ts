@@ -112,6 +112,14 @@ export const PolicyConfig = z.object({
   /** How long before a time-bound peer expires its owner is warned (default 1h). */
   expiryWarning: Duration.default(3_600_000),
   offboardOnLeave: z.boolean().default(false),
+  /** Access reviews start on their own this often (e.g. 90d); unset (the default): only by a lead. */
+  reviewEvery: Duration.optional(),
+  /** Owners have this long to answer a review (default 14d); `--due` overrides it per review. */
+  reviewDue: Duration.default(14 * 86_400_000),
+  /** Owners who have not answered are reminded this long before the due date (default 3d). */
+  reviewRemindBefore: Duration.default(3 * 86_400_000),
+  /** What happens at the due date to peers nobody confirmed: flagged to the leads, or revoked. */
+  reviewAction: z.enum(['flag', 'revoke']).default('flag'),
   /** How often `reconcile` runs in the background (default 1h). */
   reconcileEvery: Duration.default(3_600_000),
   /**

@@ -67,6 +67,12 @@ export const BootstrapId = z
   .regex(/^b-[a-z0-9]{6}$/, 'bootstrap request ids look like b-7k3m9q')
   .brand<'BootstrapId'>();
 export type BootstrapId = z.infer<typeof BootstrapId>;
+/** Access review ids (`/vpn review`), such as `v-7k3m9q`. */
+export const ReviewId = z
+  .string()
+  .regex(/^v-[a-z0-9]{6}$/, 'review ids look like v-7k3m9q')
+  .brand<'ReviewId'>();
+export type ReviewId = z.infer<typeof ReviewId>;
 
 /**
  * What `/vpn approve` and `/vpn deny` decide: a request (`r-`), an extension (`x-`) or a key
@@ -83,7 +89,7 @@ export type DecisionId = z.infer<typeof DecisionId>;
 const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 
 /** A short, readable id of `kind` such as `r-7k3m9q` (no 0/o, 1/l look-alikes). */
-export function newId(kind: 'r' | 'x' | 'k' | 'b'): string {
+export function newId(kind: 'r' | 'x' | 'k' | 'b' | 'v'): string {
   let id = `${kind}-`;
   for (let i = 0; i < 6; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
   return id;

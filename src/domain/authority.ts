@@ -9,6 +9,8 @@ import { type Gate, gateState, verifyGate } from './gate.js';
 import type { Actor } from './models/command.js';
 import { type KeyChange, keyChangeSubject } from './models/key-change.js';
 import type { PeerRecord } from './models/peer.js';
+import type { Review } from './models/review.js';
+import { answerProblem } from './review.js';
 import { isLead } from './roles.js';
 import type { Signer } from './signer.js';
 
@@ -20,7 +22,7 @@ export const LEAVE_ACTOR_ID = 'discord-leave';
 
 /** Why a peer is removed, and by whom (a user id, or the system cause for scheduled removals). */
 export interface RemovalOrder {
-  cause: 'revoke' | 'offboard' | 'expiry' | 'overdue' | 'incident';
+  cause: 'revoke' | 'offboard' | 'expiry' | 'overdue' | 'incident' | 'review';
   by: string;
   /** The platform roles `by` held when asking (signed with the job). */
   byRoles?: readonly string[];
@@ -30,17 +32,21 @@ export interface RemovalOrder {
  * May `order` remove `record`? A revoke needs the owner or a lead; an offboarding a lead; an
  * expiry a peer whose access really has ended; an overdue removal the revoke policy and a key
  * past its age plus grace; the end of an incident a time-bound peer whose request is break-glass
- * (`breakGlass`, from the request record). A peer already gone (`record` null) may always be cleaned up.
+ * (`basis.breakGlass`, from the request record); a review removal the `basis.review` it names (see
+ * {@link reviewProblem}). A peer already gone (`record` null) may always be cleaned up.
  */
 export function removalProblem(
   order: RemovalOrder,
   record: PeerRecord | null,
   config: {
     roles: RolesConfig;
-    policy: Pick<PolicyConfig, 'overdueAction' | 'keyMaxAge' | 'overdueGrace' | 'offboardOnLeave'>;
+    policy: Pick<
+      PolicyConfig,
+      'overdueAction' | 'keyMaxAge' | 'overdueGrace' | 'offboardOnLeave' | 'reviewAction'
+    >;
   },
   now: Date,
-  breakGlass = false,
+  basis: { breakGlass?: boolean; review?: Review | null } = {},
 ): string | null {
   if (record === null) return null;
   const actor: Actor = { id: order.by as Actor['id'], platformRoles: [...(order.byRoles ?? [])] };
@@ -57,17 +63,48 @@ export function removalProblem(
         ? null
         : `${record.peer} has not expired (${record.expiresAt ?? 'permanent access'})`;
     case 'incident':
-      return breakGlass && record.expiresAt !== null ? null : `${record.peer} is not a break-glass peer`;
+      return basis.breakGlass === true && record.expiresAt !== null
+        ? null
+        : `${record.peer} is not a break-glass peer`;
     case 'overdue': {
       const due = Date.parse(record.createdAt) + config.policy.keyMaxAge + config.policy.overdueGrace;
       if (config.policy.overdueAction !== 'revoke') return 'policy.overdueAction is not revoke';
       return due <= now.getTime() ? null : `the key of ${record.peer} is not overdue yet`;
     }
+    case 'review':
+      return reviewProblem(actor, record, basis.review ?? null, config, now);
     default: {
       const unreachable: never = order.cause;
       return unreachable;
     }
   }
+}
+
+/**
+ * A review removes a peer only as the review says: its reviewer answered revoke (and may still
+ * answer for it), or nobody answered by the due date and `policy.reviewAction` is revoke. A peer
+ * its reviewer confirmed, or one that changed owner since the review started, is never removed.
+ */
+function reviewProblem(
+  actor: Actor,
+  record: PeerRecord,
+  review: Review | null,
+  config: { roles: RolesConfig; policy: Pick<PolicyConfig, 'reviewAction'> },
+  now: Date,
+): string | null {
+  if (review === null) return `there is no review behind the removal of ${record.peer}`;
+  const item = review.items.find((i) => i.hub === record.hub && i.requestId === record.requestId);
+  if (item === undefined) return `${record.peer} is not in review ${review.id}`;
+  if (item.owner !== record.owner) return `${record.peer} changed owner since review ${review.id} started`;
+  const decision = item.decision;
+  if (decision?.verdict === 'keep') return `${decision.by} confirmed ${record.peer} in review ${review.id}`;
+  if (decision?.verdict === 'revoke') {
+    if (decision.by !== actor.id) return `${actor.id} did not answer revoke for ${record.peer}`;
+    return answerProblem(item, actor, config.roles);
+  }
+  if (review.state !== 'closed' || Date.parse(review.dueAt) > now.getTime())
+    return `review ${review.id} is not past its due date`;
+  return config.policy.reviewAction === 'revoke' ? null : 'policy.reviewAction is not revoke';
 }
 
 /** May `actor` act on `record` as its owner would (rotate, extend)? The owner or a lead. */

@@ -3,7 +3,7 @@
  * Payloads name records (request ids, public keys), never secrets: a private key is never job data.
  */
 import { z } from 'zod';
-import { HubName, PeerName, RequestId, UserId } from '../core/ids.js';
+import { HubName, PeerName, RequestId, ReviewId, UserId } from '../core/ids.js';
 import { FindingId } from '../domain/models/diagnosis.js';
 import { Message } from '../domain/models/reply.js';
 import { PublicKey } from '../wg/keys.js';
@@ -19,8 +19,10 @@ export const HubJob = z.discriminatedUnion('kind', [
     by: z.string(),
     /** The platform roles `by` held when asking, so the worker re-checks a lead by role. */
     byRoles: z.array(z.string()).default([]),
-    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue', 'incident']),
+    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue', 'incident', 'review']),
     requestId: RequestId.optional(),
+    /** The access review a `review` removal follows (re-checked against it by the worker). */
+    reviewId: ReviewId.optional(),
     /** Who to tell about the result (besides the owner). */
     notify: UserId.optional(),
   }),
@@ -71,6 +73,8 @@ export const TaskJob = z.discriminatedUnion('kind', [
    * (workers/prune.ts) and the full audit chain check (workers/audit-check.ts).
    */
   z.object({ kind: z.literal('reminder-check') }),
+  /** Access reviews: sends the asks, reminds, closes at the due date, starts on schedule (workers/review-check.ts). */
+  z.object({ kind: z.literal('review-check') }),
   /** `/vpn diagnose`: the playbook over one hub (or one peer on it), read in one exec (workers/diagnose.ts). */
   z.object({ kind: z.literal('diagnose'), hub: HubName, peer: PeerName.optional(), to: UserId }),
   /** `/vpn audit`: the hardening checks over one hub (workers/audit.ts). */

@@ -158,6 +158,22 @@ export class Queues {
     );
   }
 
+  /**
+   * Keeps the access review check (workers/review-check.ts: `policy.reviewEvery`, reminders, the
+   * due date) scheduled with cron `pattern`, as a fallback to each review's own delayed checks.
+   */
+  async scheduleReviews(pattern: string): Promise<void> {
+    await this.tasks.upsertJobScheduler(
+      'reviews',
+      { pattern },
+      {
+        name: 'review-check',
+        data: signJob(this.signer, QUEUE.tasks, TaskJob.parse({ kind: 'review-check' })),
+        opts: { ...KEEP, attempts: 3 },
+      },
+    );
+  }
+
   async close(): Promise<void> {
     const all = [...this.hubQueues.values(), ...this.replyQueues.values(), this.tasks, this.notifyQueue];
     await Promise.all(all.map((q) => q.close()));

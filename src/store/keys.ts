@@ -53,6 +53,13 @@ export interface RedisKeys {
   webhookEvent(provider: string, id: string): string;
   /** Set of user ids the leads offboarded (never given break-glass access). */
   offboarded: string;
+  /** An access review (`v-…`) and its peers; `reviews` orders them by start, `reviewOpen` holds the open one's id. */
+  review(id: string): string;
+  reviewItems(id: string): string;
+  reviews: string;
+  reviewOpen: string;
+  /** Set of user ids who left (their peers are reviewed by the leads). */
+  departed: string;
 }
 
 /** Builds the key names for a prefix. */
@@ -86,5 +93,10 @@ export function redisKeys(prefix: string): RedisKeys {
     },
     webhookEvent: (provider, id) => `${prefix}:webhook-seen:${provider}:${id}`,
     offboarded: `${prefix}:offboarded`,
+    review: (id) => `${prefix}:review:${id}`,
+    reviewItems: (id) => `${prefix}:review-items:${id}`,
+    reviews: `${prefix}:reviews`,
+    reviewOpen: `${prefix}:review-open`,
+    departed: `${prefix}:departed`,
   };
 }

@@ -12,6 +12,7 @@ import type { Message } from '../domain/models/reply.js';
 import { dumpStep, parsePeerCheck, removeSteps } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
+import { ReviewStore } from '../store/reviews.js';
 import { endBreakGlass } from './break-glass-end.js';
 import type { WorkerContext } from './context.js';
 
@@ -28,7 +29,9 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
   const requestId = job.requestId ?? record?.requestId;
   const request = requestId === undefined ? null : await ctx.requests.find(requestId);
   const breakGlass = request?.breakGlass !== undefined;
-  const problem = removalProblem(job, record, ctx.config, ctx.clock(), breakGlass);
+  const reviews = new ReviewStore(ctx.redis, ctx.keys);
+  const review = job.reviewId === undefined ? null : await reviews.find(job.reviewId);
+  const problem = removalProblem(job, record, ctx.config, ctx.clock(), { breakGlass, review });
   if (problem !== null) {
     throw new TunnelgateError('FORBIDDEN', `refused to remove ${job.peer} from ${hub.name}: ${problem}`);
   }
@@ -54,6 +57,7 @@ export async function revoke(ctx: WorkerContext, job: RevokeJob, jobId?: string)
       current.state === 'revoked' ? { ok: true, request: current } : markRevoked(current, job.by, now),
     );
   }
+  if (review !== null) await reviews.markRemoved(review.id, job.peer, now);
   await ctx.audit.append({
     at: now.toISOString(),
     actor: job.by,
@@ -95,6 +99,8 @@ export async function revokeFailed(
   error: TunnelgateError,
   jobId?: string,
 ): Promise<void> {
+  if (job.reviewId !== undefined)
+    await new ReviewStore(ctx.redis, ctx.keys).markRemoved(job.reviewId, job.peer, ctx.clock(), true);
   await ctx.audit.append({
     at: ctx.clock().toISOString(),
     actor: job.by,

@@ -24,6 +24,7 @@ import { repliesTo, type WorkerContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import { pruneFinished } from './prune.js';
 import { runReminderCheck } from './reminders.js';
+import { runReviewCheck } from './review-check.js';
 
 type PeersJob = Extract<TaskJob, { kind: 'peers' }>;
 
@@ -149,6 +150,8 @@ export function startTaskWorker(
           const chain = await checkAuditChain(ctx);
           return { ...(await runReminderCheck(ctx, job.id)), pruned, chainIntact: chain.intact };
         }
+        case 'review-check':
+          return runReviewCheck(ctx);
         case 'diagnose':
           return diagnose(ctx, task, job.id);
         case 'audit':

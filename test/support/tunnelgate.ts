@@ -44,11 +44,15 @@ export function replyOf<K extends Reply['kind']>(
 export async function startHarness(
   lab: Lab,
   name: string,
-  options: Partial<LabConfigOptions> & { inProcessWorkers?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: Partial<LabConfigOptions> & {
+    inProcessWorkers?: boolean;
+    env?: NodeJS.ProcessEnv;
+    clock?: () => Date;
+  } = {},
 ): Promise<Harness> {
   const fresh = freshPrefix(name);
   const dataDir = mkdtempSync(join(tmpdir(), 'tg-harness-'));
-  const { inProcessWorkers = true, env, ...overrides } = options;
+  const { inProcessWorkers = true, env, clock, ...overrides } = options;
   const config = labConfig(lab, {
     redisUrl: redisUrl(),
     prefix: fresh.prefix,
@@ -71,6 +75,7 @@ export async function startHarness(
     worker: inProcessWorkers,
     outlet,
     ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
+    ...(clock === undefined ? {} : { clock }),
   });
   return {
     config,

@@ -15,6 +15,7 @@ import type {
 import type { AccessRequest } from '../../domain/models/request.js';
 import { describeAction, renderAudit, renderDiagnosis } from '../../domain/render-diagnosis.js';
 import { auditVerdict } from './audit-verdict.js';
+import { renderReview } from './render-review.js';
 
 /** Renders a reply as readable plain text (several lines for tables and previews). */
 export function renderText(reply: Reply): string {
@@ -166,6 +167,10 @@ export function renderText(reply: Reply): string {
           ? 'The peer never completed a handshake.'
           : `Latest handshake ${reply.latestHandshake}; received ${reply.rxBytes ?? '?'} bytes, sent ${reply.txBytes ?? '?'} bytes.`,
       );
+    case 'review.ask':
+    case 'review.status':
+    case 'review.report':
+      return renderReview(reply);
     default: {
       const unreachable: never = reply;
       return unreachable;
@@ -179,6 +184,7 @@ const REVOKE_CAUSES: Readonly<Record<Extract<Reply, { kind: 'peer.revoked' }>['c
   expiry: 'time-bound access ended',
   overdue: 'its key was not rotated in time',
   incident: 'its break-glass incident resolved',
+  review: 'access review',
 };
 
 function renderRotation(reply: Extract<Reply, { kind: 'peer.rotation' }>): string {

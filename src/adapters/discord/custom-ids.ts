@@ -15,8 +15,11 @@ export const CustomId = z.discriminatedUnion('action', [
   z.object({ action: z.literal('offboard'), user: UserId }),
   /** "Rotate now" on a key reminder. */
   z.object({ action: z.literal('rotate'), peer: PeerName }),
-  /** "Revoke now" on a break-glass notice. */
+  /** Keep / Revoke on an access review's ask. */
+  z.object({ action: z.literal('keep'), peer: PeerName }),
   z.object({ action: z.literal('revoke'), peer: PeerName }),
+  /** "Revoke now" on a break-glass notice: a plain `/vpn revoke`. */
+  z.object({ action: z.literal('remove'), peer: PeerName }),
 ]);
 export type CustomId = z.infer<typeof CustomId>;
 
@@ -29,12 +32,14 @@ const VALUE_FIELD = {
   'deny-reason': 'requestId',
   offboard: 'user',
   rotate: 'peer',
+  keep: 'peer',
   revoke: 'peer',
+  remove: 'peer',
 } as const satisfies Record<CustomId['action'], string>;
 
 /**
  * Encodes as `tg:<action>:<value>`. Within Discord's 100-character limit: the longest value is a
- * peer name (89 characters, no `:`), and `tg:rotate:` adds 10.
+ * peer name (89 characters, no `:`), and `tg:rotate:`, `tg:revoke:` or `tg:remove:` adds 10.
  */
 export function encodeCustomId(id: CustomId): string {
   return `${PREFIX}:${id.action}:${carriedValue(id)}`;
@@ -57,7 +62,9 @@ function carriedValue(id: CustomId): string {
     case 'offboard':
       return id.user;
     case 'rotate':
+    case 'keep':
     case 'revoke':
+    case 'remove':
       return id.peer;
     default: {
       const unreachable: never = id;

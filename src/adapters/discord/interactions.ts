@@ -143,8 +143,11 @@ function commandOfButton(id: CustomId | null): Command {
       return { verb: 'offboard', user: id.user };
     case 'rotate':
       return { verb: 'rotate', peer: id.peer };
-    case 'revoke':
+    case 'remove':
       return { verb: 'revoke', peer: id.peer };
+    case 'keep':
+    case 'revoke':
+      return { verb: 'review', action: id.action, peer: id.peer };
     default:
       throw staleControl();
   }

@@ -8,6 +8,7 @@
  */
 import type { GuildMember, PartialGuildMember } from 'discord.js';
 import type { BotContext } from '../../bot/context.js';
+import { markDeparted } from '../../bot/departures.js';
 import { runCommand } from '../../bot/dispatch.js';
 import { UserId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
@@ -53,6 +54,7 @@ export async function offboardLeaver(deps: MemberEventDeps, userId: string, why:
   const { ctx } = deps;
   try {
     const user = UserId.parse(userId);
+    await markDeparted(ctx, user);
     const peers = await ctx.inventory.listByOwner(
       ctx.config.hubs.map((h) => h.name),
       user,

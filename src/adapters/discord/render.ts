@@ -20,6 +20,7 @@ import type { Reply } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
 import { renderText } from '../common/render-text.js';
 import { encodeCustomId } from './custom-ids.js';
+import { renderReviewAsk, renderReviewReport } from './render-review.js';
 
 /** A message as the adapter sends it; `files` become multipart attachments. */
 export interface DiscordPayload {
@@ -86,13 +87,17 @@ export function renderDiscord(reply: Reply): DiscordPayload {
                 type: ComponentType.Button,
                 style: ButtonStyle.Danger,
                 label: 'Revoke now',
-                custom_id: encodeCustomId({ action: 'revoke', peer: reply.peer }),
+                custom_id: encodeCustomId({ action: 'remove', peer: reply.peer }),
               },
             ],
           },
         ],
         files: [],
       };
+    case 'review.ask':
+      return renderReviewAsk(reply);
+    case 'review.report':
+      return renderReviewReport(reply);
     default:
       return textPayload(renderText(reply));
   }

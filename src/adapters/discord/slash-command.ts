@@ -169,6 +169,29 @@ export function vpnCommandDefinition(config: TunnelgateConfig) {
     )
     .addSubcommand((sub) =>
       sub
+        .setName('review')
+        .setDescription('Access reviews: start (leads), status, report, keep or revoke a peer')
+        .addStringOption((o) =>
+          o
+            .setName('action')
+            .setDescription('What to do')
+            .setRequired(true)
+            .addChoices(
+              ...['start', 'status', 'report', 'keep', 'revoke'].map((a) => ({ name: a, value: a })),
+            ),
+        )
+        .addStringOption((o) => o.setName('peer').setDescription('keep/revoke: e.g. alice-laptop'))
+        .addStringOption((o) =>
+          o
+            .setName('hub')
+            .setDescription('start: only this hub')
+            .addChoices(...hubChoices),
+        )
+        .addStringOption((o) => o.setName('due').setDescription('start: answers due in, e.g. 14d'))
+        .addStringOption((o) => o.setName('id').setDescription('report: a review id, e.g. v-7k3m9q')),
+    )
+    .addSubcommand((sub) =>
+      sub
         .setName('help')
         .setDescription('How to use /vpn')
         .addStringOption((o) => o.setName('topic').setDescription('A subcommand, e.g. request')),
@@ -216,6 +239,10 @@ export function commandFromInvocation(invocation: Invocation): Command {
           ...defined('forMs', durationOf(o.for)),
           ...defined('reason', trimmed(o.reason)),
         };
+      case 'review': {
+        const { due, id, ...rest } = o;
+        return { verb: 'review', ...rest, ...defined('dueMs', durationOf(due)), ...defined('reviewId', id) };
+      }
       default:
         return { verb: invocation.subcommand, ...renamed(o) };
     }

@@ -11,6 +11,7 @@ import type { AuditReport, DiagnoseReport, Finding } from '../../domain/models/d
 import type { Reply } from '../../domain/models/reply.js';
 import { auditVerdict } from '../common/audit-verdict.js';
 import { renderText } from '../common/render-text.js';
+import { reviewAskBlocks } from './review-blocks.js';
 
 export type Block = types.KnownBlock;
 
@@ -164,6 +165,8 @@ function replyBlocks(reply: Reply): Block[] {
           ],
         },
       ];
+    case 'review.ask':
+      return reviewAskBlocks(reply);
     default:
       return codeBlocks(plainText(reply));
   }

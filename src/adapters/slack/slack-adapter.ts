@@ -22,6 +22,7 @@ import { ChannelPacer, type PacerOptions } from './channel-pacer.js';
 import { slackKeys } from './keys.js';
 import { OriginStore } from './origins.js';
 import { extractSignature, replayGuard } from './replay-guard.js';
+import { registerReviewActions } from './review-action.js';
 import { registerRotateAction } from './rotate-action.js';
 import { SlackApi } from './slack-api.js';
 import { SlackOutlet } from './slack-outlet.js';
@@ -134,6 +135,7 @@ export class SlackAdapter {
     registerVpnCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRotateAction(app, deps);
+    registerReviewActions(app, deps);
     app.error(async (error) => {
       this.logger.error({ err: error }, 'slack: unhandled error');
     });

@@ -3,8 +3,8 @@
  * - `peer.config` (holds a private key) goes to its owner's DM and nowhere else, whatever else
  *   the message says.
  * - To leads: a `request.review` becomes the approval card; later news about a request with a card
- *   updates the card and is threaded under it; anything else goes to the approvals channel (or
- *   each lead's DM).
+ *   updates the card and is threaded under it; a review report is uploaded as its Markdown and CSV
+ *   files; anything else goes to the approvals channel (or each lead's DM).
  * - To a user: where their command was typed (its response_url) when known — ephemeral when
  *   private, in the channel when not — else by DM.
  * Every reply about a request also refreshes that request's approval card.
@@ -102,6 +102,27 @@ export class SlackOutlet implements Outlet {
   private async toLeads(reply: Reply, requestId: string | undefined): Promise<void> {
     if (reply.kind === 'request.review') {
       await this.deps.tracker.post(reply.request, reply.preview);
+      return;
+    }
+    if (reply.kind === 'review.report') {
+      const files = [
+        {
+          filename: `review-${reply.reviewId}.md`,
+          title: `Access review ${reply.reviewId}`,
+          data: Buffer.from(reply.markdown),
+        },
+        {
+          filename: `review-${reply.reviewId}.csv`,
+          title: `Access review ${reply.reviewId} (CSV)`,
+          data: Buffer.from(reply.csv),
+        },
+      ];
+      for (const channel of await this.deps.tracker.targets())
+        await this.deps.api.uploadFiles(
+          channel,
+          files,
+          `Access review ${reply.reviewId}: the report (Markdown and CSV).`,
+        );
       return;
     }
     const body = replyBody(reply);

@@ -3,7 +3,7 @@
  * {@link Command}; the grammar in `bot/grammar.ts` parses `/vpn …` text into one.
  */
 import { z } from 'zod';
-import { DecisionId, DeviceName, HubName, PeerName, UserId } from '../../core/ids.js';
+import { DecisionId, DeviceName, HubName, PeerName, ReviewId, UserId } from '../../core/ids.js';
 import { PublicKey } from '../../wg/keys.js';
 import { FindingId } from './diagnosis.js';
 
@@ -56,6 +56,20 @@ export const Command = z.discriminatedUnion('verb', [
     full: z.boolean().default(false),
     reason: Reason.optional(),
   }),
+  /** Access reviews: a lead starts one (`hub`, `dueMs`); reviewers `keep`/`revoke` a `peer`. */
+  z
+    .object({
+      verb: z.literal('review'),
+      action: z.enum(['start', 'status', 'report', 'keep', 'revoke']),
+      peer: PeerName.optional(),
+      hub: HubName.optional(),
+      dueMs: z.number().int().positive().optional(),
+      reviewId: ReviewId.optional(),
+    })
+    .refine((c) => (c.action === 'keep' || c.action === 'revoke') === (c.peer !== undefined), {
+      message: 'keep and revoke take a peer name; the other review actions take none',
+      path: ['peer'],
+    }),
 ]);
 export type Command = z.infer<typeof Command>;
 export type Verb = Command['verb'];

@@ -5,10 +5,11 @@
  */
 import { z } from 'zod';
 import { SerializedError } from '../../core/errors.js';
-import { ExtensionId, HubName, PeerName, RequestId, UserId } from '../../core/ids.js';
+import { ExtensionId, HubName, PeerName, RequestId, ReviewId, UserId } from '../../core/ids.js';
 import { BreakGlassInfo } from './break-glass.js';
 import { AuditReport, DiagnoseReport, Finding, FindingId } from './diagnosis.js';
 import { AccessRequest, RequestState, TunnelMode } from './request.js';
+import { ReviewItem } from './review.js';
 
 /** Exactly what provisioning a request will change, shown to approvers before they approve. */
 export const ChangePreview = z.object({
@@ -149,7 +150,7 @@ export const Reply = z.discriminatedUnion('kind', [
     peer: PeerName,
     hub: HubName,
     by: z.string(),
-    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue', 'incident']),
+    cause: z.enum(['revoke', 'offboard', 'expiry', 'overdue', 'incident', 'review']),
   }),
   /** To leads at once: someone took break-glass access; `/vpn revoke <peer>` ends it now. */
   z.object({
@@ -295,6 +296,35 @@ export const Reply = z.discriminatedUnion('kind', [
     expiresAt: z.string().optional(),
     reason: z.string().optional(),
   }),
+  /** An access review's ask (or reminder) to one owner, or to the leads for owners who left. */
+  z.object({
+    kind: z.literal('review.ask'),
+    reviewId: ReviewId,
+    /** When it was sent (ISO): key ages are counted to it. */
+    at: z.string(),
+    dueAt: z.string(),
+    reminder: z.boolean(),
+    forLeads: z.boolean(),
+    items: z.array(ReviewItem),
+  }),
+  /** `/vpn review status`: progress per reviewer. */
+  z.object({
+    kind: z.literal('review.status'),
+    reviewId: ReviewId,
+    state: z.enum(['open', 'closed']),
+    dueAt: z.string(),
+    progress: z.array(
+      z.object({
+        reviewer: z.string(),
+        total: z.number(),
+        kept: z.number(),
+        revoked: z.number(),
+        unanswered: z.number(),
+      }),
+    ),
+  }),
+  /** `/vpn review report` and the close: the evidence, as Markdown and CSV. */
+  z.object({ kind: z.literal('review.report'), reviewId: ReviewId, markdown: z.string(), csv: z.string() }),
 ]);
 export type Reply = z.infer<typeof Reply>;
 export type ReplyKind = Reply['kind'];

@@ -307,6 +307,46 @@ const samples: { [K in ReplyKind]: unknown } = {
     rxBytes: 1024,
     txBytes: 2048,
   },
+  'review.ask': {
+    kind: 'review.ask',
+    reviewId: 'v-7k3m9q',
+    at: '2025-05-08T09:00:00.000Z',
+    dueAt: '2025-05-15T09:00:00.000Z',
+    reminder: false,
+    forLeads: false,
+    items: [
+      {
+        hub: 'hub1',
+        peer: 'alice-laptop',
+        owner: 'alice',
+        publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=',
+        requestId: 'r-7k3m9q',
+        address: '10.6.0.7/32',
+        mode: 'split',
+        keyCreatedAt: '2025-05-01T09:00:00.000Z',
+        expiresAt: null,
+        handshakeAgeSec: 7_200,
+        handshakeKnown: true,
+        reviewer: 'owner',
+        decision: null,
+        outcome: null,
+        outcomeAt: null,
+      },
+    ],
+  },
+  'review.status': {
+    kind: 'review.status',
+    reviewId: 'v-7k3m9q',
+    state: 'open',
+    dueAt: '2025-05-15T09:00:00.000Z',
+    progress: [{ reviewer: 'alice', total: 2, kept: 1, revoked: 0, unanswered: 1 }],
+  },
+  'review.report': {
+    kind: 'review.report',
+    reviewId: 'v-7k3m9q',
+    markdown: '# Access review v-7k3m9q',
+    csv: 'review\r\n',
+  },
 };
 
 function sample<K extends ReplyKind>(kind: K): Extract<Reply, { kind: K }> {
@@ -333,6 +373,25 @@ describe('renderText', () => {
     ]) {
       expect(text).toContain(fact);
     }
+  });
+
+  it('asks an owner about each peer with its handshake and the keep / revoke commands', () => {
+    const text = renderText(sample('review.ask'));
+    for (const fact of [
+      'v-7k3m9q',
+      '2025-05-15T09:00:00.000Z',
+      'alice-laptop on hub1',
+      '10.6.0.7/32',
+      'last handshake 2h ago',
+      'key 7d old',
+      'no expiry',
+      '/vpn review keep alice-laptop',
+      '/vpn review revoke alice-laptop',
+    ])
+      expect(text).toContain(fact);
+    expect(renderText(sample('review.status'))).toContain(
+      'alice: 1/2 answered (1 kept, 0 revoked, 1 waiting)',
+    );
   });
 
   it('shows the error message, next step and usage', () => {

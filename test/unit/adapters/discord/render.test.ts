@@ -205,7 +205,7 @@ describe('renderDiscord', () => {
     });
     expect(payload.embeds[0]?.description).toContain('abc-1');
     expect(payload.components[0]?.components).toEqual([
-      expect.objectContaining({ label: 'Revoke now', custom_id: `tg:revoke:${request.peer}` }),
+      expect.objectContaining({ label: 'Revoke now', custom_id: `tg:remove:${request.peer}` }),
     ]);
   });
 });
