@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { HubName, PeerName, RequestId, UserId } from '../core/ids.js';
-import { FindingId } from '../domain/models/diagnosis.js';
+import { DiagnosisView, FindingId } from '../domain/models/diagnosis.js';
 import { Message } from '../domain/models/reply.js';
 import { PublicKey } from '../wg/keys.js';
 
@@ -68,8 +68,17 @@ export const TaskJob = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('expire-request'), requestId: RequestId }),
   /** The scheduled key-age and idle-peer check (workers/reminders.ts). */
   z.object({ kind: z.literal('reminder-check') }),
-  /** `/vpn diagnose`: the playbook over one hub (or one peer on it), read in one exec (workers/diagnose.ts). */
-  z.object({ kind: z.literal('diagnose'), hub: HubName, peer: PeerName.optional(), to: UserId }),
+  /**
+   * `/vpn diagnose`: the playbook over one hub (or one peer on it), read in one exec
+   * (workers/diagnose.ts); `view` is what the asker may see (an owner: their peer only).
+   */
+  z.object({
+    kind: z.literal('diagnose'),
+    hub: HubName,
+    peer: PeerName.optional(),
+    to: UserId,
+    view: DiagnosisView,
+  }),
   /** `/vpn audit`: the hardening checks over one hub (workers/audit.ts). */
   z.object({ kind: z.literal('audit'), hub: HubName, to: UserId }),
 ]);

@@ -7,7 +7,7 @@
 import { TunnelgateError } from '../core/errors.js';
 import { PeerName } from '../core/ids.js';
 import { hubConfig } from '../domain/hubs.js';
-import type { DiagnoseReport } from '../domain/models/diagnosis.js';
+import type { DiagnoseReport, DiagnosisView } from '../domain/models/diagnosis.js';
 import { parseFacts, type ReadPlan, readSteps } from '../hub/facts/facts.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { TaskJob } from '../queue/jobs.js';
@@ -22,11 +22,15 @@ type DiagnoseJob = Extract<TaskJob, { kind: 'diagnose' }>;
 /** At most this many peers are pinged in a hub-wide diagnosis (each silent one costs 1 s). */
 const MAX_PINGS = 3;
 
-/** Builds the diagnosis report (no delivery). Throws NOT_FOUND for an unknown peer, SSH_* errors. */
+/**
+ * Builds the diagnosis report (no delivery), with the evidence `view` may see. Throws NOT_FOUND
+ * for an unknown peer, SSH_* errors.
+ */
 export async function buildDiagnosis(
   ctx: WorkerContext,
   hubName: string,
   peer: string | undefined,
+  view: DiagnosisView,
 ): Promise<DiagnoseReport> {
   const hub = hubConfig(ctx.config, hubName);
   const known = knownPeers(await ctx.inventory.list(hub.name));
@@ -35,7 +39,7 @@ export async function buildDiagnosis(
     const found = known.find((k) => k.peer === peer);
     if (found === undefined)
       throw new TunnelgateError('NOT_FOUND', `there is no peer ${peer} on ${hub.name}`);
-    target = { type: 'peer', peer: found };
+    target = { type: 'peer', peer: found, view };
   }
   const probe = target.type === 'peer' ? [target.peer] : known.slice(0, MAX_PINGS);
   const plan: ReadPlan = {
@@ -61,7 +65,7 @@ export async function diagnose(
   jobId?: string,
 ): Promise<DiagnoseReport | null> {
   return deliverReport(ctx, { hub: job.hub, to: job.to, what: 'diagnose' }, jobId, async () => {
-    const report = await buildDiagnosis(ctx, job.hub, job.peer);
+    const report = await buildDiagnosis(ctx, job.hub, job.peer, job.peer === undefined ? 'full' : job.view);
     const findings = report.steps.flatMap((s) => s.findings);
     await new FindingStore(ctx.redis, ctx.config.redis.prefix).saveFixable(
       job.hub,

@@ -51,7 +51,7 @@ export async function applyFix(ctx: WorkerContext, job: FixJob, jobId?: string):
   const report: Reply =
     record.source === 'audit'
       ? { kind: 'audit.report', report: await buildAudit(ctx, hub.name) }
-      : { kind: 'diagnose.report', report: await buildDiagnosis(ctx, hub.name, record.peer) };
+      : { kind: 'diagnose.report', report: await buildDiagnosis(ctx, hub.name, record.peer, 'full') };
   const applied: Reply = {
     kind: 'fix.applied',
     hub: hub.name,

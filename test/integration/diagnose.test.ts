@@ -332,4 +332,34 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
       await restoreFirewall(hub(), op());
     }
   });
+
+  it("an owner's own diagnosis hides other clients' endpoints, firewall rule text and listener PIDs; a lead's shows them", async () => {
+    const dave = peers.get('dave-phone');
+    await client(1).up(dave?.config ?? '');
+    try {
+      await connected(1);
+      const arrived = await waitFor(
+        async () =>
+          (await hub().exec(['grep', '-c', client(1).labAddress, '/proc/net/nf_conntrack'])).code === 0,
+        15_000,
+        100,
+      );
+      expect(arrived).toBe(true);
+      // Never brought up: the reachability step falls back to the hub's conntrack flows.
+      await provision('bob', 'tablet');
+      const owner = await diagnose('bob', 'bob-tablet');
+      const lead = await diagnose('alice', 'bob-tablet');
+      expect(verdicts(owner)).toEqual(verdicts(lead));
+      const ownerText = renderText({ kind: 'diagnose.report', report: owner });
+      const leadText = renderText({ kind: 'diagnose.report', report: lead });
+      for (const leak of [client(1).labAddress, client(0).labAddress, 'pid=', 'inet filter input:']) {
+        expect(leadText).toContain(leak);
+        expect(ownerText).not.toContain(leak);
+      }
+      expect(ownerText).toContain('WireGuard listens on UDP 51820');
+      expect(ownerText).toContain('never completed a handshake');
+    } finally {
+      await client(1).down();
+    }
+  });
 });
