@@ -19,6 +19,8 @@ import type { Logger } from '../core/logger.js';
 import { type BootstrapPlan, renderBootstrap, renderPlanText } from '../hub/bootstrap/bootstrap.js';
 import { applyBootstrap, type BootstrapOutcome } from '../hub/bootstrap/script.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { FirstUseKeys } from '../store/host-keys.js';
+import { redisKeys } from '../store/keys.js';
 
 // Imported for its side effect: it registers the hub programs the bootstrap installs.
 
@@ -105,7 +107,10 @@ export async function approveBootstrap(
     throw err;
   }
   const approved = await store.transition(id, 'pending', { state: 'approved', approvedBy: as });
-  const conn = new HubConnection(hub, { logger: deps.logger });
+  const conn = new HubConnection(hub, {
+    logger: deps.logger,
+    firstUse: new FirstUseKeys(deps.redis, redisKeys(deps.config.redis.prefix), deps.audit, deps.clock),
+  });
   try {
     const outcome = await applyBootstrap(conn, plan, pending.options.sshFrom);
     const request = await store.transition(id, 'approved', {

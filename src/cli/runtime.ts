@@ -17,6 +17,7 @@ import { within } from '../observability/within.js';
 import { Queues } from '../queue/queues.js';
 import { AuditLog } from '../store/audit-log.js';
 import { checkRedisPolicy, startEmbeddedRedis } from '../store/embedded-redis.js';
+import { FirstUseKeys } from '../store/host-keys.js';
 import { InventoryStore } from '../store/inventory.js';
 import { KeyVault } from '../store/key-vault.js';
 import { redisKeys } from '../store/keys.js';
@@ -87,7 +88,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const queues = new Queues(config, redis, vault.signer());
     await queues.init();
     const metrics = new Metrics(config, logger);
-    const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
+    const clock = options.clock ?? (() => new Date());
+    const audit = new AuditLog(redis, config.redis.prefix);
+    const pool = new HubPool(config.hubs, {
+      logger,
+      hooks: metrics.connectionHooks,
+      firstUse: new FirstUseKeys(redis, keys, audit, clock),
+    });
     const shared = {
       signer: vault.signer(),
       config,
@@ -95,8 +102,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       keys,
       requests: new RequestStore(redis, keys),
       inventory: new InventoryStore(redis, keys),
-      audit: new AuditLog(redis, config.redis.prefix),
-      clock: options.clock ?? (() => new Date()),
+      audit,
+      clock,
       logger,
     };
     const bot: BotContext = { ...shared, vault, queues };

@@ -38,7 +38,7 @@ export const HubConfig = z
     knownHosts: z.string().min(1).optional(),
     /** One pinned host key line, e.g. `ssh-ed25519 AAAA…`. */
     hostKey: z.string().min(1).optional(),
-    /** Accept and record an unknown host key on first contact. Off unless asked for. */
+    /** Accept and record an unknown host key on first contact (in knownHosts, else in Redis). Off unless asked for. */
     trustOnFirstUse: z.boolean().default(false),
     /** Prefix hub commands with `sudo -n` (for a non-root hub user). */
     sudo: z.boolean().default(false),

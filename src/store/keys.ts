@@ -32,6 +32,8 @@ export interface RedisKeys {
   requestLock(user: string): string;
   /** One user's command count in the current rate-limit window. */
   rate(user: string, window: number): string;
+  /** A hub's host key trusted on first use, by hub and known_hosts name (store/host-keys.ts). */
+  hostKey(hub: string, name: string): string;
 }
 
 /** Builds the key names for a prefix. */
@@ -52,5 +54,6 @@ export function redisKeys(prefix: string): RedisKeys {
     keyChange: (id) => `${prefix}:keychange:${id}`,
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
+    hostKey: (hub, name) => `${prefix}:hostkey:${hub}:${name}`,
   };
 }
