@@ -49,6 +49,8 @@ export const HubJob = z.discriminatedUnion('kind', [
     findingId: FindingId,
     proposedBy: UserId,
     approvedBy: UserId,
+    /** The digest of the action the lead approved (the gate's subject): the worker runs only that. */
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
   }),
 ]);
 export type HubJob = z.infer<typeof HubJob>;
