@@ -28,7 +28,12 @@ export async function startObservability(runtime: Runtime, readHandshakes: boole
     try {
       endpoint = await startHttpServer(
         { health: () => runtime.health(), metrics: runtime.metrics },
-        { host: config.metrics.host, port: config.metrics.port, logger },
+        {
+          host: config.metrics.host,
+          port: config.metrics.port,
+          logger,
+          ...(config.metrics.token === undefined ? {} : { token: config.metrics.token }),
+        },
       );
     } catch (err) {
       logger.error(

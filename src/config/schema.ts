@@ -182,6 +182,10 @@ export const MetricsConfig = z.object({
   port: z.number().int().min(0).max(65_535).default(9464),
   /** How often a worker reads each hub's handshakes for the handshake-age gauge (default 30s). */
   handshakeRefresh: Duration.default(30_000),
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>` (e.g. `${METRICS_TOKEN}`). */
+  token: z.string().min(16, 'metrics.token: use at least 16 characters').optional(),
+  /** Export series labelled with peer names (the handshake age per peer); off by default. */
+  peerLabels: z.boolean().default(false),
 });
 export type MetricsConfig = z.infer<typeof MetricsConfig>;
 

@@ -15,6 +15,7 @@ export interface LabConfigOptions {
   oncall?: string[];
   policy?: Record<string, unknown>;
   worker?: Record<string, unknown>;
+  metrics?: Record<string, unknown>;
   /** Per-hub overrides, merged into every hub entry. */
   hub?: Record<string, unknown>;
 }
@@ -35,5 +36,6 @@ export function labConfig(lab: Lab, options: LabConfigOptions): TunnelgateConfig
     roles: { leads: options.leads ?? ['alice'], oncall: options.oncall ?? ['carol'] },
     policy: options.policy ?? {},
     worker: options.worker ?? {},
+    metrics: options.metrics ?? {},
   });
 }
