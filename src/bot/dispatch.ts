@@ -19,6 +19,7 @@ import { handleList } from './commands/list.js';
 import { handleLog } from './commands/log.js';
 import { handleOffboard } from './commands/offboard.js';
 import { handleRequest } from './commands/request.js';
+import { handleResend } from './commands/resend.js';
 import { handleRevoke } from './commands/revoke.js';
 import { handleRotate } from './commands/rotate.js';
 import { handleStatus } from './commands/status.js';
@@ -77,6 +78,8 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
       return handleRotate(ctx, actor, command);
     case 'extend':
       return handleExtend(ctx, actor, command);
+    case 'resend':
+      return handleResend(ctx, actor, command);
     default: {
       const unreachable: never = command;
       throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);

@@ -56,6 +56,10 @@ export const USAGE: Readonly<Record<Verb, UsageLine>> = {
     usage: '/vpn extend <peer> <duration>',
     summary: 'ask leads to extend time-bound access, e.g. by 4h',
   },
+  resend: {
+    usage: '/vpn resend <peer>',
+    summary: 'get a config again whose direct message did not arrive',
+  },
 };
 
 /** Every subcommand, in help order. */
@@ -230,6 +234,12 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
     }
     case 'revoke': {
       const peer = requiredArgument(cursor, verb, 'revoke needs a peer name, e.g. /vpn revoke alice-laptop');
+      expectValid(PeerName, peer, 'peer name');
+      end(cursor, verb, 'one peer name');
+      return { verb, peer };
+    }
+    case 'resend': {
+      const peer = requiredArgument(cursor, verb, 'resend needs a peer name, e.g. /vpn resend alice-laptop');
       expectValid(PeerName, peer, 'peer name');
       end(cursor, verb, 'one peer name');
       return { verb, peer };

@@ -128,6 +128,16 @@ const TOPICS: Readonly<Record<Verb, Topic>> = {
     ],
     examples: ['/vpn extend alice-laptop 4h', '/vpn extend bob-phone 2d'],
   },
+  resend: {
+    who: "the peer's owner",
+    details: [
+      'When the direct message with a new config could not be delivered (direct messages from the',
+      'bot not allowed, the chat platform down), its key is kept sealed and sent again a few times.',
+      'Allow direct messages from the bot, then run this to get it now. A delivered config is not',
+      'kept: for a new one, rotate the key.',
+    ],
+    examples: ['/vpn resend alice-laptop'],
+  },
 };
 
 /**

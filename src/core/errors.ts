@@ -24,6 +24,7 @@ export const ErrorCode = z.enum([
   'HUB_STATE_INVALID',
   'VERIFY_FAILED',
   'LAB_UNAVAILABLE',
+  'DELIVERY_FAILED',
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -47,6 +48,7 @@ export const ERROR_META: Record<ErrorCode, { retryable: boolean }> = {
   HUB_STATE_INVALID: { retryable: false },
   VERIFY_FAILED: { retryable: true },
   LAB_UNAVAILABLE: { retryable: false },
+  DELIVERY_FAILED: { retryable: true },
   INTERNAL: { retryable: false },
 };
 

@@ -29,6 +29,7 @@ export const DEFAULT_HINTS: Readonly<Record<ErrorCode, string>> = {
   HUB_STATE_INVALID: "ask an operator to inspect the hub's WireGuard config",
   VERIFY_FAILED: 'the change could not be confirmed on the hub: ask on-call to check it with /vpn status',
   LAB_UNAVAILABLE: 'start the test lab and try again',
+  DELIVERY_FAILED: 'allow direct messages from the bot, then run /vpn resend <peer>',
   INTERNAL: 'try again; if it keeps failing, tell an operator',
 };
 

@@ -91,6 +91,8 @@ export const NotifyJob = z.object({
   messages: z.array(Message).refine((all) => all.every((m) => m.reply.kind !== 'peer.config'), {
     message: 'peer.config carries key material and is never queued',
   }),
+  /** Set on a config redelivery: deliver only the configs of these messages, as this try (1, 2, …). */
+  configAttempt: z.number().int().min(1).optional(),
 });
 export type NotifyJob = z.infer<typeof NotifyJob>;
 

@@ -32,6 +32,8 @@ export interface RedisKeys {
   requestLock(user: string): string;
   /** One user's command count in the current rate-limit window. */
   rate(user: string, window: number): string;
+  /** A config whose delivery failed, by hub and peer: the worker message `/vpn resend` delivers again. */
+  pendingConfig(hub: string, peer: string): string;
   /** A hub's host key trusted on first use, by hub and known_hosts name (store/host-keys.ts). */
   hostKey(hub: string, name: string): string;
 }
@@ -54,6 +56,7 @@ export function redisKeys(prefix: string): RedisKeys {
     keyChange: (id) => `${prefix}:keychange:${id}`,
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
+    pendingConfig: (hub, peer) => `${prefix}:config-pending:${hub}:${peer}`,
     hostKey: (hub, name) => `${prefix}:hostkey:${hub}:${name}`,
   };
 }

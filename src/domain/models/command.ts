@@ -47,6 +47,8 @@ export const Command = z.discriminatedUnion('verb', [
   z.object({ verb: z.literal('rotate'), peer: PeerName, pubkey: PublicKey.optional() }),
   /** Asks leads to extend a time-bound peer by `forMs`. */
   z.object({ verb: z.literal('extend'), peer: PeerName, forMs: z.number().int().positive() }),
+  /** Deliver again a config whose delivery failed (its sealed key was kept). */
+  z.object({ verb: z.literal('resend'), peer: PeerName }),
 ]);
 export type Command = z.infer<typeof Command>;
 export type Verb = Command['verb'];
