@@ -161,6 +161,12 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
     const ritaDeny = h.standin.click(USERS.rita.id, String(ownReview.id), `tg:deny:${own}`);
     const modal = await callbackOf(ritaDeny);
     expect(modal.body).toMatchObject({ type: 9, data: { custom_id: `tg:deny-reason:${own}` } });
+    // The modal's reason passes the same schema as text: a bidi override or line separator is refused.
+    for (const reason of ['use the \u202eshared laptop', 'use the\u2028shared laptop']) {
+      const spoofed = h.standin.submitModal(USERS.rita.id, `tg:deny-reason:${own}`, { reason });
+      expect(text(await answerOf(spoofed))).toContain('bidi overrides');
+      expect((await h.runtime.bot.requests.get(own)).gate.decisions).toEqual([]);
+    }
     const submit = h.standin.submitModal(USERS.rita.id, `tg:deny-reason:${own}`, {
       reason: 'use the shared laptop',
     });
