@@ -195,6 +195,8 @@ export function commandFromInvocation(invocation: Invocation): Command {
         return { verb: 'audit', ...defined('hub', o.hub) };
       case 'fix':
         return { verb: 'fix', findingId: o.finding_id, approve: o.approve === true };
+      case 'help':
+        return { verb: 'help', ...defined('topic', trimmed(o.topic)?.toLowerCase()) };
       default:
         return { verb: invocation.subcommand, ...renamed(o) };
     }
