@@ -81,7 +81,10 @@ export async function applyFix(ctx: WorkerContext, job: FixJob, jobId?: string):
   const report: Reply =
     record.source === 'audit'
       ? { kind: 'audit.report', report: await buildAudit(ctx, hub.name) }
-      : { kind: 'diagnose.report', report: await buildDiagnosis(ctx, hub.name, record.peer, 'full') };
+      : {
+          kind: 'diagnose.report',
+          report: (await buildDiagnosis(ctx, hub.name, record.peer, 'full')).report,
+        };
   const applied: Reply = {
     kind: 'fix.applied',
     hub: hub.name,

@@ -14,6 +14,7 @@ import {
   withWrongHubKey,
 } from '../../src/lab/faults.js';
 import { generateWgKeyPair, waitFor } from '../../src/lab/host.js';
+import { FindingStore } from '../../src/store/findings.js';
 import { countExecs } from '../support/exec-counter.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
@@ -250,6 +251,14 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
       expect(checks(step(noNat, 'routing'))).toEqual(['masquerade-missing']);
       const f = step(noNat, 'routing')?.findings[0];
       expect(f?.action).toEqual({ type: 'add-masquerade', subnet: '10.66.1.0/24', egressInterface: 'eth0' });
+      // The owner's own report leaves the chain's rules out; the finding stored for the leads keeps them.
+      const own = step(await diagnose('erin', 'erin-desk'), 'routing')?.findings[0];
+      expect(own?.check).toBe('masquerade-missing');
+      const stored = await new FindingStore(h.runtime.bot.redis, h.prefix).get(f?.id ?? '');
+      expect(stored?.finding.evidence).toEqual(f?.evidence);
+      expect(own?.evidence).toEqual(
+        (f?.evidence ?? []).filter((e) => e === 'nft list ruleset: no nat postrouting chain'),
+      );
 
       const proposed = await h.run('carol', `/vpn fix ${f?.id}`);
       expect(replyOf(proposed, 'fix.pending')?.review).toBe(false);
