@@ -1,6 +1,7 @@
 /**
  * Builds the client config for a freshly provisioned peer, in memory, for its owner only. The
- * generated private key is unsealed here, used once, and its sealed copy deleted once delivered.
+ * generated private key is unsealed here; its sealed copy is deleted only once the config was
+ * delivered (bot/config-redelivery.ts).
  */
 import { TunnelgateError } from '../core/errors.js';
 import { hubConfig, splitRoutes } from '../domain/hubs.js';
@@ -58,7 +59,7 @@ export async function configMessage(ctx: BotContext, provisioned: Provisioned): 
 
 /**
  * The private `peer.config` with a rotation's new key for the peer's owner: same address, mode and
- * routes as before. The sealed new private key is unsealed here and deleted once delivered.
+ * routes as before. The sealed new private key is unsealed here (and deleted once delivered).
  * Throws NOT_FOUND when it was already delivered (or the rotation ended).
  */
 export async function rotationConfigMessage(ctx: BotContext, staged: RotationStaged): Promise<Message> {
@@ -89,7 +90,6 @@ export async function rotationConfigMessage(ctx: BotContext, staged: RotationSta
     routes,
   });
   const qr = await renderQr(configText);
-  await ctx.redis.del(sealedKey);
   return {
     to: { type: 'user', id: staged.owner },
     private: true,
@@ -104,9 +104,4 @@ export async function rotationConfigMessage(ctx: BotContext, staged: RotationSta
       ownKey: staged.ownKey,
     },
   };
-}
-
-/** Forgets the sealed private key once the config carrying it was delivered. */
-export async function forgetSealedKey(ctx: BotContext, requestId: string): Promise<void> {
-  await ctx.redis.del(ctx.keys.sealedKey(requestId));
 }

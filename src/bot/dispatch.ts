@@ -5,7 +5,7 @@
 import { formatDuration } from '../core/duration.js';
 import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { errorReply } from '../domain/error-reply.js';
-import type { Actor, Command } from '../domain/models/command.js';
+import { type Actor, type Command, validCommand } from '../domain/models/command.js';
 import type { Message } from '../domain/models/reply.js';
 import { handleApprove } from './commands/approve.js';
 import { handleAudit } from './commands/audit.js';
@@ -20,6 +20,7 @@ import { handleList } from './commands/list.js';
 import { handleLog } from './commands/log.js';
 import { handleOffboard } from './commands/offboard.js';
 import { handleRequest } from './commands/request.js';
+import { handleResend } from './commands/resend.js';
 import { handleReview } from './commands/review.js';
 import { handleRevoke } from './commands/revoke.js';
 import { handleRotate } from './commands/rotate.js';
@@ -83,6 +84,8 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
       return handleBreakGlass(ctx, actor, command);
     case 'review':
       return handleReview(ctx, actor, command);
+    case 'resend':
+      return handleResend(ctx, actor, command);
     default: {
       const unreachable: never = command;
       throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);
@@ -145,11 +148,14 @@ async function countCommand(ctx: BotContext, actor: Actor): Promise<void> {
 }
 
 /**
- * Runs a parsed command as `actor`. A refusal (not allowed, wrong state) is audited here, once,
- * for every verb.
+ * Runs a command as `actor`, after checking it against the command schema again, whichever
+ * adapter built it (grammar, Discord options, buttons or modals, Slack modals). A refusal (not
+ * allowed, wrong state) is audited here, once, for every verb.
  */
-export async function runCommand(ctx: BotContext, actor: Actor, command: Command): Promise<Message[]> {
+export async function runCommand(ctx: BotContext, actor: Actor, input: Command): Promise<Message[]> {
+  let command = input;
   try {
+    command = validCommand(input);
     refuseTooLong(command, ctx.config.policy.maxDuration);
     if (!UNCOUNTED.has(command.verb)) await countCommand(ctx, actor);
     return await route(ctx, actor, command);

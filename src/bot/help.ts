@@ -158,6 +158,16 @@ const TOPICS: Readonly<Record<Verb, Topic>> = {
     ],
     examples: ['/vpn review start --due 7d', '/vpn review keep alice-laptop', '/vpn review report'],
   },
+  resend: {
+    who: "the peer's owner",
+    details: [
+      'When the direct message with a new config could not be delivered (direct messages from the',
+      'bot not allowed, the chat platform down), its key is kept sealed and sent again a few times.',
+      'Allow direct messages from the bot, then run this to get it now. A delivered config is not',
+      'kept: for a new one, rotate the key.',
+    ],
+    examples: ['/vpn resend alice-laptop'],
+  },
 };
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Consumes the notify queue (messages from workers) and hands each message to the adapter's
- * outlet. When a peer was provisioned, its owner first gets the private client config.
+ * outlet. When a peer was provisioned (or a rotation staged), its owner first gets the private
+ * client config (bot/config-redelivery.ts: kept sealed and retried until it was delivered).
  */
 import { type ConnectionOptions, type Job, Worker } from 'bullmq';
 import { toTunnelgateError } from '../core/errors.js';
@@ -8,34 +9,29 @@ import { errorReply } from '../domain/error-reply.js';
 import type { Message } from '../domain/models/reply.js';
 import { openJob } from '../queue/job-mac.js';
 import { NotifyJob, QUEUE } from '../queue/jobs.js';
-import { configMessage, forgetSealedKey, rotationConfigMessage } from './config-delivery.js';
+import { configNews, deliverConfig } from './config-redelivery.js';
 import type { BotContext } from './context.js';
 import type { Outlet } from './outlet.js';
 
-/** Delivers one worker message, expanding a provisioned notice into config + notice for the owner. */
-export async function deliverWorkerMessage(ctx: BotContext, outlet: Outlet, message: Message): Promise<void> {
-  const reply = message.reply;
-  if (reply.kind === 'peer.provisioned' && message.to.type === 'user' && message.to.id === reply.owner) {
+/**
+ * Delivers one worker message, expanding a provisioned (or rotation staged) notice into config +
+ * notice for the owner. With `configAttempt` (a redelivery) only the config goes out.
+ */
+export async function deliverWorkerMessage(
+  ctx: BotContext,
+  outlet: Outlet,
+  message: Message,
+  configAttempt = 0,
+): Promise<void> {
+  const news = configNews(message);
+  if (news !== null) {
     try {
-      await outlet.deliver(await configMessage(ctx, reply));
-      await forgetSealedKey(ctx, reply.requestId);
+      await deliverConfig(ctx, outlet, message, news, configAttempt);
     } catch (thrown) {
       await outlet.deliver({ to: message.to, private: true, reply: errorReply(toTunnelgateError(thrown)) });
     }
   }
-  if (
-    reply.kind === 'peer.rotation' &&
-    reply.phase === 'staged' &&
-    message.to.type === 'user' &&
-    message.to.id === reply.owner
-  ) {
-    try {
-      await outlet.deliver(await rotationConfigMessage(ctx, reply));
-    } catch (thrown) {
-      await outlet.deliver({ to: message.to, private: true, reply: errorReply(toTunnelgateError(thrown)) });
-    }
-  }
-  await outlet.deliver(message);
+  if (configAttempt === 0) await outlet.deliver(message);
 }
 
 /**
@@ -52,8 +48,8 @@ export function startNotifier(
   return new Worker(
     queue,
     async (job: Job) => {
-      const { messages } = NotifyJob.parse(openJob(ctx.signer, queue, job.data));
-      for (const message of messages) await deliverWorkerMessage(ctx, outlet, message);
+      const { messages, configAttempt } = NotifyJob.parse(openJob(ctx.signer, queue, job.data));
+      for (const message of messages) await deliverWorkerMessage(ctx, outlet, message, configAttempt);
     },
     { connection, prefix: ctx.config.redis.prefix, concurrency: 1 },
   );

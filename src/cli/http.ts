@@ -1,8 +1,10 @@
 /**
  * The HTTP endpoint of every long-running process: `GET /healthz` (200 healthy, 503 not, with a
- * small JSON body) and `GET /metrics` (Prometheus text), and with `oncall.webhookSecretEnv` set,
+ * small JSON body) and `GET /metrics` (Prometheus text; with `metrics.token`, only for
+ * `Authorization: Bearer <token>`), and with `oncall.webhookSecretEnv` set,
  * `POST /webhooks/pagerduty|opsgenie` (bot/incident-webhook.ts). Served on `metrics.host:metrics.port`.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,11 +67,11 @@ export interface HttpEndpoint {
  */
 export async function startHttpServer(
   sources: HttpSources,
-  options: { host: string; port: number; logger: Logger },
+  options: { host: string; port: number; logger: Logger; token?: string },
 ): Promise<HttpEndpoint> {
-  const { logger } = options;
+  const { logger, token } = options;
   const server = createServer((req, res) => {
-    route(sources, req, res).catch((err: unknown) => {
+    route(sources, req, res, token).catch((err: unknown) => {
       logger.error({ err, url: req.url }, 'http endpoint failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error\n');
@@ -94,7 +96,20 @@ export async function startHttpServer(
   };
 }
 
-async function route(sources: HttpSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** True when the request carries `Bearer <token>` (compared in constant time). */
+function authorized(req: IncomingMessage, token: string): boolean {
+  const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+  return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), digest(token));
+}
+
+async function route(
+  sources: HttpSources,
+  req: IncomingMessage,
+  res: ServerResponse,
+  token: string | undefined,
+): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method === 'POST') return routeWebhook(sources, req, res);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -110,6 +125,12 @@ async function route(sources: HttpSources, req: IncomingMessage, res: ServerResp
       return;
     }
     case '/metrics': {
+      if (token !== undefined && !authorized(req, token)) {
+        res
+          .writeHead(401, { 'www-authenticate': 'Bearer realm="tunnelgate"', 'content-type': 'text/plain' })
+          .end('unauthorized: send Authorization: Bearer <metrics.token>\n');
+        return;
+      }
       const text = await sources.metrics.render();
       res.writeHead(200, { 'content-type': sources.metrics.contentType }).end(text);
       return;

@@ -24,6 +24,7 @@ import { applyBootstrap, type BootstrapOutcome } from '../hub/bootstrap/script.j
 import { hubPrograms } from '../hub/programs/catalog.js';
 import { HubConnection } from '../hub/ssh/hub-connection.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { FirstUseKeys } from '../store/host-keys.js';
 import type { RedisKeys } from '../store/keys.js';
 import { startRuntime } from './runtime.js';
 
@@ -106,7 +107,10 @@ export async function approveBootstrap(
     await auditBootstrap(deps.audit, as, hub, pending, 'refused', toTunnelgateError(err).message);
     throw err;
   }
-  const conn = new HubConnection(hub, { logger: deps.logger });
+  const conn = new HubConnection(hub, {
+    logger: deps.logger,
+    firstUse: new FirstUseKeys(deps.redis, deps.keys, deps.audit, deps.clock),
+  });
   try {
     const outcome = await applyBootstrap(conn, plan, pending.options.sshFrom);
     const request = await store.finish(id, { at: deps.clock() });

@@ -35,7 +35,12 @@ export async function startObservability(runtime: Runtime, readHandshakes: boole
           : { webhook: (call: WebhookCall) => handleIncidentWebhook(runtime.bot, secret, call) };
       endpoint = await startHttpServer(
         { health: () => runtime.health(), metrics: runtime.metrics, ...webhook },
-        { host: config.metrics.host, port: config.metrics.port, logger },
+        {
+          host: config.metrics.host,
+          port: config.metrics.port,
+          logger,
+          ...(config.metrics.token === undefined ? {} : { token: config.metrics.token }),
+        },
       );
     } catch (err) {
       logger.error(

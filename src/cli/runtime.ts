@@ -20,6 +20,7 @@ import { Queues } from '../queue/queues.js';
 import { AuditLog } from '../store/audit-log.js';
 import { BreakGlassStore } from '../store/break-glass.js';
 import { checkRedisPolicy, startEmbeddedRedis } from '../store/embedded-redis.js';
+import { FirstUseKeys } from '../store/host-keys.js';
 import { InventoryStore } from '../store/inventory.js';
 import { KeyVault } from '../store/key-vault.js';
 import { redisKeys } from '../store/keys.js';
@@ -145,8 +146,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const queues = new Queues(config, redis, vault.signer(), options.replyTo);
     await queues.init();
     const metrics = new Metrics(config, logger);
-    const pool = new HubPool(config.hubs, { logger, hooks: metrics.connectionHooks });
+    const clock = options.clock ?? (() => new Date());
     const signer = vault.signer();
+    const audit = new AuditLog(redis, keys, signer, options.clock);
+    const pool = new HubPool(config.hubs, {
+      logger,
+      hooks: metrics.connectionHooks,
+      firstUse: new FirstUseKeys(redis, keys, audit, clock),
+    });
     const roster = rosterFromConfig(config, options.env ?? process.env, {
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
@@ -169,8 +176,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       keys,
       requests: new RequestStore(redis, keys),
       inventory: new InventoryStore(redis, keys),
-      audit: new AuditLog(redis, keys, signer, options.clock),
-      clock: options.clock ?? (() => new Date()),
+      audit,
+      clock,
       logger,
     };
     const bot: BotContext = { ...shared, vault, queues };

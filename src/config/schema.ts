@@ -38,7 +38,7 @@ export const HubConfig = z
     knownHosts: z.string().min(1).optional(),
     /** One pinned host key line, e.g. `ssh-ed25519 AAAA…`. */
     hostKey: z.string().min(1).optional(),
-    /** Accept and record an unknown host key on first contact. Off unless asked for. */
+    /** Accept and record an unknown host key on first contact (in knownHosts, else in Redis). Off unless asked for. */
     trustOnFirstUse: z.boolean().default(false),
     /** Prefix hub commands with `sudo -n` (for a non-root hub user). */
     sudo: z.boolean().default(false),
@@ -236,6 +236,10 @@ export const MetricsConfig = z.object({
   port: z.number().int().min(0).max(65_535).default(9464),
   /** How often a worker reads each hub's handshakes for the handshake-age gauge (default 30s). */
   handshakeRefresh: Duration.default(30_000),
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>` (e.g. `${METRICS_TOKEN}`). */
+  token: z.string().min(16, 'metrics.token: use at least 16 characters').optional(),
+  /** Export series labelled with peer names (the handshake age per peer); off by default. */
+  peerLabels: z.boolean().default(false),
 });
 export type MetricsConfig = z.infer<typeof MetricsConfig>;
 

@@ -25,6 +25,7 @@ export const ErrorCode = z.enum([
   'VERIFY_FAILED',
   'LAB_UNAVAILABLE',
   'PROVIDER_UNAVAILABLE',
+  'DELIVERY_FAILED',
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -49,6 +50,7 @@ export const ERROR_META: Record<ErrorCode, { retryable: boolean }> = {
   VERIFY_FAILED: { retryable: true },
   LAB_UNAVAILABLE: { retryable: false },
   PROVIDER_UNAVAILABLE: { retryable: true },
+  DELIVERY_FAILED: { retryable: true },
   INTERNAL: { retryable: false },
 };
 

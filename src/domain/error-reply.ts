@@ -30,6 +30,7 @@ export const DEFAULT_HINTS: Readonly<Record<ErrorCode, string>> = {
   VERIFY_FAILED: 'the change could not be confirmed on the hub: ask on-call to check it with /vpn status',
   LAB_UNAVAILABLE: 'start the test lab and try again',
   PROVIDER_UNAVAILABLE: 'the on-call provider did not answer properly: try again, or ask a lead',
+  DELIVERY_FAILED: 'allow direct messages from the bot, then run /vpn resend <peer>',
   INTERNAL: 'try again; if it keeps failing, tell an operator',
 };
 

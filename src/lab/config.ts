@@ -15,6 +15,7 @@ export interface LabConfigOptions {
   oncall?: string[];
   policy?: Record<string, unknown>;
   worker?: Record<string, unknown>;
+  metrics?: Record<string, unknown>;
   /** Per-hub overrides, merged into every hub entry. */
   hub?: Record<string, unknown>;
   /** The `oncall:` section (e.g. a provider stand-in's URL); `oncall` above is `roles.oncall`. */
@@ -38,5 +39,6 @@ export function labConfig(lab: Lab, options: LabConfigOptions): TunnelgateConfig
     policy: options.policy ?? {},
     worker: options.worker ?? {},
     ...(options.oncallProvider === undefined ? {} : { oncall: options.oncallProvider }),
+    metrics: options.metrics ?? {},
   });
 }

@@ -2,7 +2,7 @@
  * The Prometheus metrics of one process (prom-client, a registry per runtime, nothing global).
  * Job durations and failures come from the BullMQ Worker events of this process; SSH connection
  * counts from the HubConnection hooks; queue depth, SSH state, peers per hub and handshake ages are
- * read when scraped. Cluster-wide series (queue depth, peers, handshake age) are the same in every
+ * read when scraped (handshake ages per peer only with `metrics.peerLabels`, as they name peers). Cluster-wide series (queue depth, peers, handshake age) are the same in every
  * process that exports them: aggregate them with max() by their labels, not sum().
  */
 import type { Job, Worker } from 'bullmq';
@@ -59,7 +59,8 @@ export class Metrics {
   private readonly sshConnects: Counter<'hub'>;
   private readonly sshDisconnects: Counter<'hub' | 'reason'>;
   private readonly peers: Gauge<'hub'>;
-  private readonly handshakeAge: Gauge<'hub' | 'peer'>;
+  /** Only with `metrics.peerLabels`: the series carry peer names. */
+  private readonly handshakeAge: Gauge<'hub' | 'peer'> | undefined;
   private readonly handshakeDataAge: Gauge<'hub'>;
 
   constructor(config: TunnelgateConfig, logger: Logger) {
@@ -111,12 +112,14 @@ export class Metrics {
       labelNames: ['hub'],
       registers,
     });
-    this.handshakeAge = new Gauge({
-      name: 'tunnelgate_peer_latest_handshake_age_seconds',
-      help: 'Seconds since the peer last completed a handshake (absent: never, or no recent reading); cluster-wide: aggregate with max()',
-      labelNames: ['hub', 'peer'],
-      registers,
-    });
+    this.handshakeAge = config.metrics.peerLabels
+      ? new Gauge({
+          name: 'tunnelgate_peer_latest_handshake_age_seconds',
+          help: 'Seconds since the peer last completed a handshake (absent: never, or no recent reading); cluster-wide: aggregate with max()',
+          labelNames: ['hub', 'peer'],
+          registers,
+        })
+      : undefined;
     this.handshakeDataAge = new Gauge({
       name: 'tunnelgate_handshake_reading_age_seconds',
       help: 'Age of the latest handshake reading of the hub (absent: none within its time to live); cluster-wide: aggregate with max()',
@@ -171,7 +174,7 @@ export class Metrics {
       this.handshakeAge,
       this.handshakeDataAge,
     ])
-      gauge.reset();
+      gauge?.reset();
     const read = this.readLive().catch((err: unknown) => {
       this.logger.warn({ err }, 'metrics: live series unavailable');
     });
@@ -214,7 +217,7 @@ export class Metrics {
       this.handshakeDataAge.set({ hub }, Math.max(0, now - reading.at));
       for (const peer of reading.peers) {
         if (peer.latestHandshake !== null)
-          this.handshakeAge.set({ hub, peer: peer.peer }, Math.max(0, now - peer.latestHandshake));
+          this.handshakeAge?.set({ hub, peer: peer.peer }, Math.max(0, now - peer.latestHandshake));
       }
     });
   }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { HubName, PeerName, RequestId, ReviewId, UserId } from '../core/ids.js';
-import { FindingId } from '../domain/models/diagnosis.js';
+import { DiagnosisView, FindingId } from '../domain/models/diagnosis.js';
 import { Message } from '../domain/models/reply.js';
 import { PublicKey } from '../wg/keys.js';
 
@@ -51,6 +51,8 @@ export const HubJob = z.discriminatedUnion('kind', [
     findingId: FindingId,
     proposedBy: UserId,
     approvedBy: UserId,
+    /** The digest of the action the lead approved (the gate's subject): the worker runs only that. */
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
   }),
 ]);
 export type HubJob = z.infer<typeof HubJob>;
@@ -75,8 +77,17 @@ export const TaskJob = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('reminder-check') }),
   /** Access reviews: sends the asks, reminds, closes at the due date, starts on schedule (workers/review-check.ts). */
   z.object({ kind: z.literal('review-check') }),
-  /** `/vpn diagnose`: the playbook over one hub (or one peer on it), read in one exec (workers/diagnose.ts). */
-  z.object({ kind: z.literal('diagnose'), hub: HubName, peer: PeerName.optional(), to: UserId }),
+  /**
+   * `/vpn diagnose`: the playbook over one hub (or one peer on it), read in one exec
+   * (workers/diagnose.ts); `view` is what the asker may see (an owner: their peer only).
+   */
+  z.object({
+    kind: z.literal('diagnose'),
+    hub: HubName,
+    peer: PeerName.optional(),
+    to: UserId,
+    view: DiagnosisView,
+  }),
   /** `/vpn audit`: the hardening checks over one hub (workers/audit.ts). */
   z.object({ kind: z.literal('audit'), hub: HubName, to: UserId }),
   /** Asks the provider whether a break-glass grant's incident is still open (workers/break-glass-poll.ts). */
@@ -89,6 +100,8 @@ export const NotifyJob = z.object({
   messages: z.array(Message).refine((all) => all.every((m) => m.reply.kind !== 'peer.config'), {
     message: 'peer.config carries key material and is never queued',
   }),
+  /** Set on a config redelivery: deliver only the configs of these messages, as this try (1, 2, …). */
+  configAttempt: z.number().int().min(1).optional(),
 });
 export type NotifyJob = z.infer<typeof NotifyJob>;
 

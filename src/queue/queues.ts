@@ -106,6 +106,18 @@ export class Queues {
   }
 
   /**
+   * Queues the config delivery of a worker message again (its `attempt`-th try) after `delayMs`;
+   * only the config goes out, not the message itself a second time.
+   */
+  async retryConfig(message: Message, attempt: number, delayMs: number): Promise<void> {
+    const valid = NotifyJob.parse({ messages: [message], configAttempt: attempt });
+    await this.notifyQueue.add('config-retry', signJob(this.signer, QUEUE.notify, valid), {
+      ...KEEP,
+      delay: delayMs,
+    });
+  }
+
+  /**
    * Queues messages for the bot, or for the reply outlet `outlet` (the process whose job this
    * answers). Refuses `peer.config` (key material is never queued).
    */

@@ -13,6 +13,7 @@ import { programDrift } from '../hub/facts/hub-programs.js';
 import { isLoopback } from '../hub/facts/listeners.js';
 import { parseCidr } from '../wg/cidr.js';
 import { findOverlaps } from '../wg/ipam.js';
+import { disclosure } from './disclosure.js';
 import { finding, MISTAKES } from './finding.js';
 import { fullTunnelFindings, INTERNET_SAMPLE, type KnownPeer } from './playbook.js';
 
@@ -295,7 +296,7 @@ function fullTunnelPeers(facts: HubFacts, known: readonly KnownPeer[]): KnownPee
 function ipForward(facts: HubFacts, known: readonly KnownPeer[]): Finding[] {
   const full = fullTunnelPeers(facts, known);
   const [sample] = full;
-  if (sample !== undefined) return fullTunnelFindings(facts, sample);
+  if (sample !== undefined) return fullTunnelFindings(facts, sample, disclosure('full'));
   if (facts.sysctls.ipForward !== true) return [];
   return [
     finding(facts.hub.name, {

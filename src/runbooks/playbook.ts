@@ -7,13 +7,14 @@
  */
 
 import { splitRoutes } from '../domain/hubs.js';
-import type { DiagnosisStep, Finding, StepName, Verdict } from '../domain/models/diagnosis.js';
+import type { DiagnosisStep, DiagnosisView, Finding, StepName, Verdict } from '../domain/models/diagnosis.js';
 import type { TunnelMode } from '../domain/models/request.js';
 import type { HubFacts } from '../hub/facts/facts.js';
-import { chainEvidence, evaluateHook, type HookVerdict, type Packet } from '../hub/facts/firewall.js';
+import { chainEvidence, evaluateHook, type Packet } from '../hub/facts/firewall.js';
 import { STALE_HANDSHAKE_SEC } from '../hub/facts/wireguard.js';
 import { contains, overlaps } from '../wg/cidr.js';
 import type { DumpPeer } from '../wg/dump.js';
+import { type Disclosure, disclosure } from './disclosure.js';
 import { finding, MISTAKES } from './finding.js';
 
 /** A peer as the inventory knows it (what the playbook needs of a PeerRecord). */
@@ -27,8 +28,15 @@ export interface KnownPeer {
   clientKeepalive?: number;
 }
 
-/** What to diagnose: the whole hub, or one peer on it. */
-export type PlaybookTarget = { type: 'hub' } | { type: 'peer'; peer: KnownPeer };
+/**
+ * What to diagnose: the whole hub, or one peer on it, for its owner (their peer's facts and the
+ * verdicts) or for on-call and leads (`full`: every line read).
+ */
+export type PlaybookTarget = { type: 'hub' } | { type: 'peer'; peer: KnownPeer; view: DiagnosisView };
+
+function disclosureFor(target: PlaybookTarget): Disclosure {
+  return disclosure(target.type === 'hub' ? 'full' : target.view);
+}
 
 /** A documentation address (TEST-NET-1) standing for "anyone on the internet". */
 export const INTERNET_SAMPLE = '192.0.2.77';
@@ -79,16 +87,6 @@ function verdictOf(findings: readonly Finding[]): Exclude<Verdict, 'skipped'> {
   return findings.length > 0 ? 'warn' : 'pass';
 }
 
-function ruleEvidence(result: HookVerdict): string[] {
-  if (result.rule !== null) {
-    const counted = result.packets === null ? '' : ` (${result.packets} packets counted)`;
-    return [
-      `${result.chain?.family} ${result.chain?.table} ${result.chain?.name}: ${result.rule.text}${counted}`,
-    ];
-  }
-  return result.chain === null ? ['no base chain on this hook'] : [chainEvidence(result.chain)[0] ?? ''];
-}
-
 function hostOf(address: string): string {
   return address.split('/')[0] ?? address;
 }
@@ -105,6 +103,7 @@ function peerLine(facts: HubFacts, peer: DumpPeer): string {
 
 function reachability(facts: HubFacts, target: PlaybookTarget): Partial {
   const { hub } = facts;
+  const d = disclosureFor(target);
   const findings: Finding[] = [];
   const evidence: string[] = [];
   const wg = facts.listeners.filter((l) => l.proto === 'udp' && l.port === facts.port);
@@ -120,7 +119,9 @@ function reachability(facts: HubFacts, target: PlaybookTarget): Partial {
         severity: 'high',
         title: `WireGuard is not running on ${hub.name}`,
         evidence: [
-          wg.length === 0 ? `ss -lunp: nothing listens on UDP ${facts.port}` : (wg[0]?.line ?? ''),
+          ...(wg.length === 0
+            ? [`ss -lunp: nothing listens on UDP ${facts.port}`]
+            : d.listeners(facts.port, wg)),
           state,
           ...(facts.dumpError === null ? [] : [`wg show ${hub.interface} dump: ${facts.dumpError}`]),
         ],
@@ -129,7 +130,7 @@ function reachability(facts: HubFacts, target: PlaybookTarget): Partial {
       }),
     );
   } else {
-    evidence.push(...wg.map((l) => l.line));
+    evidence.push(...d.listeners(facts.port, wg));
   }
   if (facts.ruleset === null) {
     evidence.push('nft list ruleset: not readable (no nftables, or no permission)');
@@ -149,20 +150,20 @@ function reachability(facts: HubFacts, target: PlaybookTarget): Partial {
           check: 'udp-blocked',
           severity: 'high',
           title: `the input chain ${result.verdict}s UDP ${facts.port}`,
-          evidence: ruleEvidence(result),
+          evidence: d.rule('input', result),
           ...MISTAKES.noHandshakeBlocked,
           fix: `add \`udp dport ${facts.port} accept\` to the input chain before that rule: nft insert rule ${result.chain?.family} ${result.chain?.table} ${result.chain?.name} udp dport ${facts.port} accept`,
         }),
       );
     } else {
-      evidence.push(...ruleEvidence(result).map((l) => `accepts UDP ${facts.port}: ${l}`));
+      evidence.push(...d.rule('input', result).map((l) => `accepts UDP ${facts.port}: ${l}`));
     }
   }
   if (target.type === 'peer') {
     const live = livePeer(facts, target.peer.publicKey);
     if (live?.endpoint != null && live.transferRx > 0)
       evidence.push(`packets from ${live.endpoint} arrived: ${live.transferRx} bytes received`);
-    else evidence.push(...facts.flows.slice(0, 5).map((f) => `conntrack: ${f.line}`));
+    else evidence.push(...d.flows(facts.port, facts.flows, 'conntrack: '));
   } else {
     evidence.push(`${facts.flows.length} recent UDP flows to port ${facts.port} (conntrack)`);
   }
@@ -178,12 +179,15 @@ function reachability(facts: HubFacts, target: PlaybookTarget): Partial {
   };
 }
 
-function noHandshakeCause(facts: HubFacts): { cause: string; fix: string; evidence: string[] } {
+function noHandshakeCause(
+  facts: HubFacts,
+  d: Disclosure,
+): { cause: string; fix: string; evidence: string[] } {
   const unanswered = facts.flows.filter((f) => f.unreplied);
   if (unanswered.length > 0) {
     return {
       ...MISTAKES.noHandshakeKeys,
-      evidence: unanswered.slice(0, 5).map((f) => `packets arrive, unanswered: ${f.line}`),
+      evidence: d.flows(facts.port, unanswered, 'packets arrive, unanswered: '),
     };
   }
   return {
@@ -238,6 +242,7 @@ function staleCause(
 
 function handshake(facts: HubFacts, target: PlaybookTarget): Partial {
   const { hub } = facts;
+  const d = disclosureFor(target);
   const dump = facts.dump;
   if (dump === null)
     return { verdict: 'fail', summary: 'the interface could not be read', evidence: [], findings: [] };
@@ -266,7 +271,7 @@ function handshake(facts: HubFacts, target: PlaybookTarget): Partial {
         findings: [],
       };
     }
-    const why = age === null ? noHandshakeCause(facts) : staleCause(facts, peer, live, age);
+    const why = age === null ? noHandshakeCause(facts, d) : staleCause(facts, peer, live, age);
     const f = finding(hub.name, {
       check: age === null ? 'no-handshake' : 'handshake-stale',
       subject: peer.publicKey,
@@ -290,7 +295,7 @@ function handshake(facts: HubFacts, target: PlaybookTarget): Partial {
     return { verdict: 'pass', summary: 'no peers are configured', evidence, findings: [] };
   const unanswered = facts.flows.filter((f) => f.unreplied);
   if (recent.length === 0 || unanswered.length > 0) {
-    const why = noHandshakeCause(facts);
+    const why = noHandshakeCause(facts, d);
     const f = finding(hub.name, {
       check: recent.length === 0 ? 'no-handshake' : 'handshake-refused',
       subject: 'hub',
@@ -315,6 +320,7 @@ function handshake(facts: HubFacts, target: PlaybookTarget): Partial {
 
 function tunnel(facts: HubFacts, target: PlaybookTarget, known: readonly KnownPeer[]): Partial {
   const { hub } = facts;
+  const d = disclosureFor(target);
   const dump = facts.dump;
   if (dump === null)
     return { verdict: 'fail', summary: 'the interface could not be read', evidence: [], findings: [] };
@@ -340,7 +346,7 @@ function tunnel(facts: HubFacts, target: PlaybookTarget, known: readonly KnownPe
           subject: peer.publicKey,
           severity: 'high',
           title: `${peer.peer}'s address ${peer.address} is routed to ${others.length > 0 ? 'another peer' : 'no peer'}`,
-          evidence: [peerLine(facts, live), ...others.map((o) => peerLine(facts, o))],
+          evidence: [peerLine(facts, live), ...others.map((o) => d.otherPeer(o, peerLine(facts, o)))],
           ...MISTAKES.overlap,
         }),
       );
@@ -355,7 +361,7 @@ function tunnel(facts: HubFacts, target: PlaybookTarget, known: readonly KnownPe
       );
       continue;
     }
-    const blocked = facts.ruleset === null ? null : firewallOnWg(facts, address);
+    const blocked = facts.ruleset === null ? null : firewallOnWg(facts, address, d);
     findings.push(
       finding(hub.name, {
         check: blocked === null ? 'no-ping' : 'wg-input-blocked',
@@ -388,7 +394,7 @@ function tunnel(facts: HubFacts, target: PlaybookTarget, known: readonly KnownPe
 }
 
 /** The rules that drop the peer's traffic arriving on the interface, or null when none does. */
-function firewallOnWg(facts: HubFacts, address: string): string[] | null {
+function firewallOnWg(facts: HubFacts, address: string, d: Disclosure): string[] | null {
   if (facts.ruleset === null) return null;
   const base = {
     family: 4,
@@ -399,7 +405,7 @@ function firewallOnWg(facts: HubFacts, address: string): string[] | null {
   } as const;
   for (const ct of ['established', 'new'] as const) {
     const result = evaluateHook(facts.ruleset, 'input', { ...base, ct });
-    if (result.verdict === 'drop' || result.verdict === 'reject') return ruleEvidence(result);
+    if (result.verdict === 'drop' || result.verdict === 'reject') return d.rule('input', result);
   }
   return null;
 }
@@ -426,8 +432,11 @@ function overlappingLive(facts: HubFacts): Finding[] {
   return found;
 }
 
-/** Findings for full-tunnel peers: forwarding on, the forward chain open, masquerade to egress. */
-export function fullTunnelFindings(facts: HubFacts, sample: KnownPeer): Finding[] {
+/**
+ * Findings for full-tunnel peers: forwarding on, the forward chain open, masquerade to egress.
+ * `d` decides how much of the firewall the evidence shows.
+ */
+export function fullTunnelFindings(facts: HubFacts, sample: KnownPeer, d: Disclosure): Finding[] {
   const { hub } = facts;
   const findings: Finding[] = [];
   if (facts.sysctls.ipForward !== true) {
@@ -461,7 +470,7 @@ export function fullTunnelFindings(facts: HubFacts, sample: KnownPeer): Finding[
           check: 'forward-blocked',
           severity: 'high',
           title: `the forward chain ${forward.verdict}s traffic from ${hub.interface} to ${hub.egressInterface}`,
-          evidence: ruleEvidence(forward),
+          evidence: d.rule('forward', forward),
           ...MISTAKES.fullTunnel,
           fix: `allow it: nft add rule inet filter forward iifname "${hub.interface}" oifname "${hub.egressInterface}" accept`,
         }),
@@ -483,7 +492,9 @@ export function fullTunnelFindings(facts: HubFacts, sample: KnownPeer): Finding[
           severity: 'high',
           title: `no masquerade from ${hub.subnet} toward ${hub.egressInterface}`,
           evidence:
-            nat.chain === null ? ['nft list ruleset: no nat postrouting chain'] : chainEvidence(nat.chain),
+            nat.chain === null
+              ? ['nft list ruleset: no nat postrouting chain']
+              : d.hubLines(chainEvidence(nat.chain)),
           ...MISTAKES.fullTunnel,
           fix: `nft add rule ip nat postrouting oifname "${hub.egressInterface}" ip saddr ${hub.subnet} masquerade`,
           action: { type: 'add-masquerade', subnet: hub.subnet, egressInterface: hub.egressInterface },
@@ -496,6 +507,7 @@ export function fullTunnelFindings(facts: HubFacts, sample: KnownPeer): Finding[
 
 function routing(facts: HubFacts, target: PlaybookTarget, known: readonly KnownPeer[]): Partial {
   const { hub } = facts;
+  const d = disclosureFor(target);
   const findings: Finding[] = [];
   const evidence: string[] = [];
   const route = facts.routes.find(
@@ -507,7 +519,7 @@ function routing(facts: HubFacts, target: PlaybookTarget, known: readonly KnownP
         check: 'subnet-route-missing',
         severity: 'high',
         title: `no route for ${hub.subnet} on ${hub.interface}`,
-        evidence: facts.routes.map((r) => r.line),
+        evidence: d.hubLines(facts.routes.map((r) => r.line)),
         cause: `the tunnel subnet is not routed to ${hub.interface}: the interface Address is wrong or was removed`,
         fix: `set Address = ${hub.address ?? hostOf(hub.subnet)}/${hub.subnet.split('/')[1]} in [Interface] and restart the interface`,
       }),
@@ -518,7 +530,7 @@ function routing(facts: HubFacts, target: PlaybookTarget, known: readonly KnownP
   const peers = target.type === 'peer' ? [target.peer] : known;
   const full = peers.find((p) => p.mode === 'full');
   if (full !== undefined) {
-    findings.push(...fullTunnelFindings(facts, full));
+    findings.push(...fullTunnelFindings(facts, full, d));
     if (facts.sysctls.ipForward === true)
       evidence.push(...facts.sysctls.lines.filter((l) => l.startsWith('net.ipv4')));
   }

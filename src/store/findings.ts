@@ -1,11 +1,14 @@
 /**
  * Fixable findings from diagnose and audit reports, kept in Redis for a day by id so that
- * `/vpn fix <id>` can resolve them later, with the proposal state of the fix: who proposed it and
- * whether a lead approved it (once: the approval mark is set with NX).
+ * `/vpn fix <id>` can resolve them later, with the proposal state of the fix: who proposed it, the
+ * approval gate over the digest of exactly the action the leads were shown, and whether a lead
+ * approved it (once: the approval mark is set with NX). A report that finds the same problem with
+ * another action drops the proposal: the leads approved the old one.
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { HubName, PeerName, UserId } from '../core/ids.js';
+import { Gate, gateState, openGate, subjectDigest } from '../domain/gate.js';
 import { Finding } from '../domain/models/diagnosis.js';
 
 /** How long a finding stays resolvable (24 h). */
@@ -21,8 +24,22 @@ export const FindingRecord = z.object({
   peer: PeerName.optional(),
   proposedBy: UserId.optional(),
   proposedAt: z.string().optional(),
+  /** Opened by the proposal, over {@link fixDigest}; one lead other than the proposer approves. */
+  gate: Gate.optional(),
 });
 export type FindingRecord = z.infer<typeof FindingRecord>;
+
+/** What a fix's approval is bound to: the hub, the finding and exactly the action that will run. */
+export function fixDigest(record: Pick<FindingRecord, 'hub' | 'finding' | 'source' | 'peer'>): string {
+  return subjectDigest({
+    hub: record.hub,
+    id: record.finding.id,
+    check: record.finding.check,
+    source: record.source,
+    peer: record.peer ?? null,
+    action: record.finding.action ?? null,
+  });
+}
 
 /** The store; keys are `<prefix>:finding:<id>` and `<prefix>:finding:<id>:approved`. */
 export class FindingStore {
@@ -35,7 +52,10 @@ export class FindingStore {
     return `${this.prefix}:finding:${id}`;
   }
 
-  /** Stores the findings that carry a fix action; keeps a pending proposal on a finding seen again. */
+  /**
+   * Stores the findings that carry a fix action; keeps the proposal of a finding seen again with
+   * the same action, and drops it (and any approval mark) when the action differs.
+   */
   async saveFixable(
     hub: string,
     source: FindingRecord['source'],
@@ -45,17 +65,25 @@ export class FindingStore {
   ): Promise<void> {
     for (const f of findings) {
       if (f.action === undefined) continue;
-      const previous = await this.get(f.id);
-      const record: FindingRecord = {
+      const fresh: FindingRecord = {
         hub: HubName.parse(hub),
         finding: f,
         storedAt: now.toISOString(),
         source,
         ...(peer === undefined ? {} : { peer: PeerName.parse(peer) }),
-        ...(previous?.proposedBy === undefined ? {} : { proposedBy: previous.proposedBy }),
-        ...(previous?.proposedAt === undefined ? {} : { proposedAt: previous.proposedAt }),
+      };
+      const found = await this.get(f.id);
+      const same = found !== null && fixDigest(found) === fixDigest(fresh);
+      const { proposedBy, proposedAt, gate } = same ? found : {};
+      const record: FindingRecord = {
+        ...fresh,
+        ...(proposedBy === undefined ? {} : { proposedBy }),
+        ...(proposedAt === undefined ? {} : { proposedAt }),
+        ...(gate === undefined ? {} : { gate }),
       };
       await this.redis.set(this.key(f.id), JSON.stringify(record), 'EX', FINDING_TTL_SEC);
+      // Another action under the same id: an approval of the old one must not count for it.
+      if (found !== null && !same) await this.redis.del(`${this.key(f.id)}:approved`);
     }
   }
 
@@ -65,14 +93,29 @@ export class FindingStore {
     return raw === null ? null : FindingRecord.parse(JSON.parse(raw));
   }
 
-  /** Records who proposed the fix (the first proposer stays). */
+  /**
+   * Records who proposed the fix and opens its gate over the action as it is now (the first
+   * proposer stays while the gate has not lapsed).
+   */
   async propose(id: string, by: string, now: Date): Promise<FindingRecord | null> {
     const record = await this.get(id);
     if (record === null) return null;
-    if (record.proposedBy !== undefined) return record;
-    const next = { ...record, proposedBy: UserId.parse(by), proposedAt: now.toISOString() };
+    if (record.gate !== undefined && gateState(record.gate, now) !== 'expired') return record;
+    const proposedBy = UserId.parse(by);
+    const gate = openGate({
+      required: 1,
+      excluded: [proposedBy],
+      subject: fixDigest(record),
+      until: new Date(Date.parse(record.storedAt) + FINDING_TTL_SEC * 1000).toISOString(),
+    });
+    const next = { ...record, proposedBy, proposedAt: now.toISOString(), gate };
     await this.redis.set(this.key(id), JSON.stringify(next), 'KEEPTTL');
     return next;
+  }
+
+  /** Stores the gate with a lead's decision on it (keeps the record's TTL). */
+  async saveGate(record: FindingRecord, gate: Gate): Promise<void> {
+    await this.redis.set(this.key(record.finding.id), JSON.stringify({ ...record, gate }), 'KEEPTTL');
   }
 
   /** Marks the fix approved; false when it already was (so it is queued once). */

@@ -60,6 +60,10 @@ export interface RedisKeys {
   reviewOpen: string;
   /** Set of user ids who left (their peers are reviewed by the leads). */
   departed: string;
+  /** A config whose delivery failed, by hub and peer: the worker message `/vpn resend` delivers again. */
+  pendingConfig(hub: string, peer: string): string;
+  /** A hub's host key trusted on first use, by hub and known_hosts name (store/host-keys.ts). */
+  hostKey(hub: string, name: string): string;
 }
 
 /** Builds the key names for a prefix. */
@@ -98,5 +102,7 @@ export function redisKeys(prefix: string): RedisKeys {
     reviews: `${prefix}:reviews`,
     reviewOpen: `${prefix}:review-open`,
     departed: `${prefix}:departed`,
+    pendingConfig: (hub, peer) => `${prefix}:config-pending:${hub}:${peer}`,
+    hostKey: (hub, name) => `${prefix}:hostkey:${hub}:${name}`,
   };
 }

@@ -7,7 +7,7 @@
 import { TunnelgateError } from '../core/errors.js';
 import { PeerName } from '../core/ids.js';
 import { hubConfig } from '../domain/hubs.js';
-import type { DiagnoseReport } from '../domain/models/diagnosis.js';
+import type { DiagnoseReport, DiagnosisView, Finding } from '../domain/models/diagnosis.js';
 import { parseFacts, type ReadPlan, readSteps } from '../hub/facts/facts.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { TaskJob } from '../queue/jobs.js';
@@ -22,12 +22,23 @@ type DiagnoseJob = Extract<TaskJob, { kind: 'diagnose' }>;
 /** At most this many peers are pinged in a hub-wide diagnosis (each silent one costs 1 s). */
 const MAX_PINGS = 3;
 
-/** Builds the diagnosis report (no delivery). Throws NOT_FOUND for an unknown peer, SSH_* errors. */
+/** A diagnosis: the report as `view` may see it, and the fixable findings with full evidence. */
+export interface Diagnosis {
+  report: DiagnoseReport;
+  /** What `/vpn fix` stores: the leads who approve a fix see every line, whoever diagnosed. */
+  fixable: Finding[];
+}
+
+/**
+ * Builds the diagnosis (no delivery), with the evidence `view` may see in the report. Throws
+ * NOT_FOUND for an unknown peer, SSH_* errors.
+ */
 export async function buildDiagnosis(
   ctx: WorkerContext,
   hubName: string,
   peer: string | undefined,
-): Promise<DiagnoseReport> {
+  view: DiagnosisView,
+): Promise<Diagnosis> {
   const hub = hubConfig(ctx.config, hubName);
   const known = knownPeers(await ctx.inventory.list(hub.name));
   let target: PlaybookTarget = { type: 'hub' };
@@ -35,7 +46,7 @@ export async function buildDiagnosis(
     const found = known.find((k) => k.peer === peer);
     if (found === undefined)
       throw new TunnelgateError('NOT_FOUND', `there is no peer ${peer} on ${hub.name}`);
-    target = { type: 'peer', peer: found };
+    target = { type: 'peer', peer: found, view };
   }
   const probe = target.type === 'peer' ? [target.peer] : known.slice(0, MAX_PINGS);
   const plan: ReadPlan = {
@@ -45,12 +56,20 @@ export async function buildDiagnosis(
   const now = ctx.clock();
   const results = await runScript(ctx.pool.get(hub.name), readSteps(hub, plan));
   const facts = parseFacts(hub, plan, results, Math.floor(now.getTime() / 1000));
+  const steps = runPlaybook(facts, target, known);
+  const full =
+    target.type === 'peer' && target.view !== 'full'
+      ? runPlaybook(facts, { ...target, view: 'full' }, known)
+      : steps;
   return {
-    hub: hub.name,
-    target:
-      target.type === 'hub' ? { type: 'hub' } : { type: 'peer', peer: PeerName.parse(target.peer.peer) },
-    at: now.toISOString(),
-    steps: runPlaybook(facts, target, known),
+    report: {
+      hub: hub.name,
+      target:
+        target.type === 'hub' ? { type: 'hub' } : { type: 'peer', peer: PeerName.parse(target.peer.peer) },
+      at: now.toISOString(),
+      steps,
+    },
+    fixable: full.flatMap((s) => s.findings).filter((f) => f.action !== undefined),
   };
 }
 
@@ -61,12 +80,16 @@ export async function diagnose(
   jobId?: string,
 ): Promise<DiagnoseReport | null> {
   return deliverReport(ctx, { hub: job.hub, to: job.to, what: 'diagnose' }, jobId, async () => {
-    const report = await buildDiagnosis(ctx, job.hub, job.peer);
-    const findings = report.steps.flatMap((s) => s.findings);
+    const { report, fixable } = await buildDiagnosis(
+      ctx,
+      job.hub,
+      job.peer,
+      job.peer === undefined ? 'full' : job.view,
+    );
     await new FindingStore(ctx.redis, ctx.config.redis.prefix).saveFixable(
       job.hub,
       'diagnose',
-      findings,
+      fixable,
       ctx.clock(),
       job.peer,
     );

@@ -17,7 +17,11 @@ lab.describe('provisioning across worker processes', () => {
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    h = await startHarness(lab.get(), 'concurrency', { inProcessWorkers: false });
+    h = await startHarness(lab.get(), 'concurrency', {
+      inProcessWorkers: false,
+      // One lead approves 50 requests at once: past the default per-user rate limit (30 a minute).
+      policy: { commandsPerMinute: 1000 },
+    });
     configPath = writeConfigFile(h.dataDir, h.config);
   });
   afterEach(async () => {

@@ -14,6 +14,7 @@ import {
   withWrongHubKey,
 } from '../../src/lab/faults.js';
 import { generateWgKeyPair, waitFor } from '../../src/lab/host.js';
+import { FindingStore } from '../../src/store/findings.js';
 import { countExecs } from '../support/exec-counter.js';
 import { useLab } from '../support/lab.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
@@ -250,6 +251,14 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
       expect(checks(step(noNat, 'routing'))).toEqual(['masquerade-missing']);
       const f = step(noNat, 'routing')?.findings[0];
       expect(f?.action).toEqual({ type: 'add-masquerade', subnet: '10.66.1.0/24', egressInterface: 'eth0' });
+      // The owner's own report leaves the chain's rules out; the finding stored for the leads keeps them.
+      const own = step(await diagnose('erin', 'erin-desk'), 'routing')?.findings[0];
+      expect(own?.check).toBe('masquerade-missing');
+      const stored = await new FindingStore(h.runtime.bot.redis, h.prefix).get(f?.id ?? '');
+      expect(stored?.finding.evidence).toEqual(f?.evidence);
+      expect(own?.evidence).toEqual(
+        (f?.evidence ?? []).filter((e) => e === 'nft list ruleset: no nat postrouting chain'),
+      );
 
       const proposed = await h.run('carol', `/vpn fix ${f?.id}`);
       expect(replyOf(proposed, 'fix.pending')?.review).toBe(false);
@@ -330,6 +339,36 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
     } finally {
       await undo();
       await restoreFirewall(hub(), op());
+    }
+  });
+
+  it("an owner's own diagnosis hides other clients' endpoints, firewall rule text and listener PIDs; a lead's shows them", async () => {
+    const dave = peers.get('dave-phone');
+    await client(1).up(dave?.config ?? '');
+    try {
+      await connected(1);
+      const arrived = await waitFor(
+        async () =>
+          (await hub().exec(['grep', '-c', client(1).labAddress, '/proc/net/nf_conntrack'])).code === 0,
+        15_000,
+        100,
+      );
+      expect(arrived).toBe(true);
+      // Never brought up: the reachability step falls back to the hub's conntrack flows.
+      await provision('bob', 'tablet');
+      const owner = await diagnose('bob', 'bob-tablet');
+      const lead = await diagnose('alice', 'bob-tablet');
+      expect(verdicts(owner)).toEqual(verdicts(lead));
+      const ownerText = renderText({ kind: 'diagnose.report', report: owner });
+      const leadText = renderText({ kind: 'diagnose.report', report: lead });
+      for (const leak of [client(1).labAddress, client(0).labAddress, 'pid=', 'inet filter input:']) {
+        expect(leadText).toContain(leak);
+        expect(ownerText).not.toContain(leak);
+      }
+      expect(ownerText).toContain('WireGuard listens on UDP 51820');
+      expect(ownerText).toContain('never completed a handshake');
+    } finally {
+      await client(1).down();
     }
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '../support/discord-harness.js';
 import type { Recorded, RestRecord } from '../support/discord-standin.js';
 import { useLab } from '../support/lab.js';
+import { waitUntil } from '../support/wait.js';
 
 const lab = useLab({ hubs: 1, clients: 0 });
 
@@ -160,6 +161,12 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
     const ritaDeny = h.standin.click(USERS.rita.id, String(ownReview.id), `tg:deny:${own}`);
     const modal = await callbackOf(ritaDeny);
     expect(modal.body).toMatchObject({ type: 9, data: { custom_id: `tg:deny-reason:${own}` } });
+    // The modal's reason passes the same schema as text: a bidi override or line separator is refused.
+    for (const reason of ['use the \u202eshared laptop', 'use the\u2028shared laptop']) {
+      const spoofed = h.standin.submitModal(USERS.rita.id, `tg:deny-reason:${own}`, { reason });
+      expect(text(await answerOf(spoofed))).toContain('bidi overrides');
+      expect((await h.runtime.bot.requests.get(own)).gate.decisions).toEqual([]);
+    }
     const submit = h.standin.submitModal(USERS.rita.id, `tg:deny-reason:${own}`, {
       reason: 'use the shared laptop',
     });
@@ -348,5 +355,96 @@ lab.describe('the Discord adapter on real discord.js against a stand-in for Disc
       oldPublicKey: record.publicKey,
       state: 'staged',
     });
+  });
+
+  it('a config DM Discord refuses keeps the sealed key, tells the leads and the owner how to fetch it again, and is retried until it arrives', async () => {
+    const carol = USERS.carol.id;
+    const peer = `${carol}-tablet`;
+    const confName = `${peer}.conf`;
+    const confTo =
+      (seqAfter: number) =>
+      (r: Recorded): r is RestRecord =>
+        isRest(r) && r.seq > seqAfter && r.files.some((f) => f.name === confName);
+    h.standin.setDmsOpen(carol, false);
+    const requestId = await request('carol', 'tablet');
+    const review = await reviewOf(requestId);
+    h.standin.click(USERS.alice.id, String(review.id), `tg:approve:${requestId}`);
+    const refused = await h.standin.waitFor(confTo(0));
+    expect(refused.path).toBe(`/channels/${h.standin.dmChannelOf(carol)}/messages`);
+    const told = await h.standin.waitFor(
+      (r): r is RestRecord =>
+        isRest(r) &&
+        r.path === `/channels/${APPROVALS_CHANNEL}/messages` &&
+        text(r).includes(`The config of ${peer} could not be delivered to its owner ${carol}`),
+    );
+    expect(text(told)).toContain(`/vpn resend ${peer}`);
+    // The owner is told too (by DM, which Discord refuses while their DMs stay closed).
+    await h.standin.waitFor(
+      (r): r is RestRecord =>
+        isRest(r) &&
+        r.path === refused.path &&
+        text(r).includes('To fetch it again') &&
+        text(r).includes(`/vpn resend ${peer}`),
+    );
+    const sealed = h.runtime.bot.keys.sealedKey(requestId);
+    expect(await h.runtime.bot.redis.exists(sealed)).toBe(1);
+    // Nothing else carries the key: the refused DM was the only message with the file.
+    expect(
+      h.standin
+        .rest()
+        .filter((r) => r.files.some((f) => f.name === confName))
+        .every((r) => r.path === refused.path),
+    ).toBe(true);
+
+    const opened = h.standin.rest().at(-1)?.seq ?? 0;
+    h.standin.setDmsOpen(carol, true);
+    const delivered = await h.standin.waitFor(confTo(opened));
+    expect(delivered.path).toBe(refused.path);
+    expect(delivered.files.find((f) => f.name === confName)?.data.toString()).toMatch(
+      /^PrivateKey = [A-Za-z0-9+/]{43}=$/m,
+    );
+    await waitUntil(
+      'the sealed key to go once delivered',
+      10_000,
+      async () => (await h.runtime.bot.redis.exists(sealed)) === 0,
+    );
+    expect(await h.runtime.bot.redis.exists(h.runtime.bot.keys.pendingConfig('hub1', peer))).toBe(0);
+
+    // Delivered, nothing is kept: resend says so.
+    const resend = h.standin.slash(carol, 'resend', { peer });
+    expect(text(await answerOf(resend))).toContain(`there is no undelivered config of ${peer}`);
+  });
+
+  it('/vpn resend delivers a kept config again once the owner allows DMs; only the owner may ask', async () => {
+    const owner = USERS.carol.id;
+    const peer = `${owner}-desk`;
+    const confName = `${peer}.conf`;
+    h.standin.setDmsOpen(owner, false);
+    const requestId = await request('carol', 'desk');
+    const review = await reviewOf(requestId);
+    h.standin.click(USERS.alice.id, String(review.id), `tg:approve:${requestId}`);
+    await h.standin.waitFor(
+      (r): r is RestRecord =>
+        isRest(r) &&
+        r.path === `/channels/${APPROVALS_CHANNEL}/messages` &&
+        text(r).includes(`The config of ${peer} could not be delivered`),
+    );
+    const other = h.standin.slash(USERS.bob.id, 'resend', { peer });
+    expect(text(await answerOf(other))).toContain(`you have no peer ${peer}`);
+    const opened = h.standin.rest().at(-1)?.seq ?? 0;
+    h.standin.setDmsOpen(owner, true);
+    const resend = h.standin.slash(owner, 'resend', { peer });
+    expect(text(await answerOf(resend))).toContain(
+      `sending the config of ${peer} to you again by direct message`,
+    );
+    const delivered = await h.standin.waitFor(
+      (r): r is RestRecord => isRest(r) && r.seq > opened && r.files.some((f) => f.name === confName),
+    );
+    expect(delivered.path).toBe(`/channels/${h.standin.dmChannelOf(owner)}/messages`);
+    await waitUntil(
+      'the sealed key to go once delivered',
+      10_000,
+      async () => (await h.runtime.bot.redis.exists(h.runtime.bot.keys.sealedKey(requestId))) === 0,
+    );
   });
 });

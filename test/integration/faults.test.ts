@@ -257,7 +257,11 @@ lab.describe('faults survived', () => {
   });
 
   it('200 requests approved while 3 worker processes are restarted with SIGTERM in turn: each provisioned exactly once', async () => {
-    const h = await startHarness(lab.get(), 'rolling-restart', { inProcessWorkers: false });
+    const h = await startHarness(lab.get(), 'rolling-restart', {
+      inProcessWorkers: false,
+      // One lead approves 200 requests in a few seconds: far past the default per-user rate limit.
+      policy: { commandsPerMinute: 1000 },
+    });
     const configPath = writeConfigFile(h.dataDir, h.config);
     const workers: WorkerProcess[] = await Promise.all([1, 2, 3].map(() => startWorkerProcess(configPath)));
     const exitCodes: Array<number | null> = [];

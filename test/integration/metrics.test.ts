@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { type HttpEndpoint, startHttpServer } from '../../src/cli/http.js';
+import { startObservability } from '../../src/cli/observe.js';
 import { createLogger } from '../../src/core/logger.js';
 import { HandshakeMonitor } from '../../src/observability/handshakes.js';
 import { startEmbeddedRedis } from '../../src/store/embedded-redis.js';
@@ -35,7 +36,7 @@ lab.describe('/metrics and /healthz', () => {
   let endpoint: HttpEndpoint;
 
   beforeAll(async () => {
-    h = await startHarness(lab.get(), 'metrics');
+    h = await startHarness(lab.get(), 'metrics', { metrics: { peerLabels: true } });
     endpoint = await startHttpServer(
       { health: () => h.runtime.health(), metrics: h.runtime.metrics },
       { host: '127.0.0.1', port: 0, logger: quietLogger() },
@@ -111,6 +112,44 @@ lab.describe('/metrics and /healthz', () => {
     expect(sample(text, 'tunnelgate_job_duration_seconds_count', provisions)).toBe(1);
     expect(sample(text, 'tunnelgate_job_duration_seconds_sum', provisions)).toBeGreaterThan(0);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
+
+  it('with metrics.token /metrics answers only its bearer token, and without peerLabels names no peer', async () => {
+    const token = 'metrics-token-7f3a9c2e5b';
+    // The same Redis state as the first test (bob-laptop and its handshake reading), default labels.
+    const second = await startHarness(lab.get(), 'metrics-token', {
+      prefix: h.prefix,
+      inProcessWorkers: false,
+      metrics: { token, port: 0 },
+    });
+    const observed = await startObservability(second.runtime, false);
+    try {
+      const url = observed.endpoint?.url ?? '';
+      const get = (headers: Record<string, string> = {}) => fetch(`${url}/metrics`, { headers });
+      const anonymous = await get();
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="tunnelgate"');
+      expect(await anonymous.text()).not.toContain('tunnelgate_');
+      for (const authorization of [
+        `Bearer ${token}x`,
+        `Bearer ${token.slice(1)}`,
+        `Basic ${token}`,
+        'Bearer ',
+      ])
+        expect((await get({ authorization })).status).toBe(401);
+      const ok = await get({ authorization: `Bearer ${token}` });
+      expect(ok.status).toBe(200);
+      const text = await ok.text();
+      expect(sample(text, 'tunnelgate_peers', { hub: 'hub1' })).toBe(1);
+      expect(text).not.toContain('bob-laptop');
+      expect(text).not.toContain('tunnelgate_peer_latest_handshake_age_seconds');
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      // The first harness exports peer names only because its config asks for them.
+      expect(await scrape()).toContain('peer="bob-laptop"');
+    } finally {
+      await second.stop();
+      await observed.close();
+    }
   });
 
   it('/healthz answers 200 while running and 503 once shutdown began', async () => {

@@ -191,6 +191,14 @@ lab.describe('the Slack adapter on real Bolt, a Slack stand-in and a lab hub', (
     );
     const view = JSON.parse(String(modal.params.view)) as { callback_id: string; private_metadata: string };
     expect(view.callback_id).toBe(ACTION.denyModal);
+    // The modal's reason passes the same schema as text: line separators and bidi overrides are refused.
+    for (const value of ['not\u2028needed', 'not \u2067needed', 'not \u202eneeded']) {
+      const spoofed = await h.submitModal('U0ALICE', view.callback_id, view.private_metadata, {
+        [ACTION.reasonBlock]: { [ACTION.reasonInput]: { type: 'plain_text_input', value } },
+      });
+      expect(spoofed.body).toContain('bidi overrides');
+      expect((await h.runtime.bot.requests.get(id)).gate.decisions).toEqual([]);
+    }
     const submitted = await h.submitModal('U0ALICE', view.callback_id, view.private_metadata, {
       [ACTION.reasonBlock]: {
         [ACTION.reasonInput]: { type: 'plain_text_input', value: 'not <!channel> needed' },

@@ -9,16 +9,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { HubConfig } from '../../src/config/schema.js';
 import { TunnelgateError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
+import { hmacSigner } from '../../src/domain/signer.js';
 import { type ConnectionHooks, HubConnection } from '../../src/hub/ssh/hub-connection.js';
-import { fingerprint, parsePublicKey } from '../../src/hub/ssh/known-hosts.js';
+import { fingerprint, knownHostsName, parsePublicKey } from '../../src/hub/ssh/known-hosts.js';
 import { runScript, ScriptFailedError } from '../../src/hub/ssh/remote-script.js';
 import type { LabHub } from '../../src/lab/hub.js';
+import { AuditLog } from '../../src/store/audit-log.js';
+import { FirstUseKeys, type FirstUseStore } from '../../src/store/host-keys.js';
+import { redisKeys } from '../../src/store/keys.js';
 import { parseDump } from '../../src/wg/dump.js';
 import { useLab } from '../support/lab.js';
+import { freshPrefix, redisUrl } from '../support/redis.js';
 
 const lab = useLab({ hubs: 1, clients: 0 });
 const logger = createLogger({ level: 'silent' });
@@ -42,7 +48,11 @@ function hub1(): LabHub {
  * waits for the event itself, never for a state that changes before the hook runs (the idle timer
  * drops the connection for new commands first and reports once ssh2 says the socket closed).
  */
-function connect(overrides: Record<string, unknown> = {}, ssh: Record<string, unknown> = {}) {
+function connect(
+  overrides: Record<string, unknown> = {},
+  ssh: Record<string, unknown> = {},
+  firstUse?: FirstUseStore,
+) {
   const events: string[] = [];
   const waiters: Array<{ event: string; resolve: () => void }> = [];
   const record = (event: string) => {
@@ -63,7 +73,7 @@ function connect(overrides: Record<string, unknown> = {}, ssh: Record<string, un
     ...overrides,
     ssh: { connectTimeoutMs: 5_000, ...ssh },
   });
-  const conn = new HubConnection(config, { logger, hooks });
+  const conn = new HubConnection(config, { logger, hooks, ...(firstUse === undefined ? {} : { firstUse }) });
   open.push(conn);
   return { conn, events, until };
 }
@@ -140,6 +150,73 @@ lab.describe('SSH transport on a lab hub', () => {
     expect(readFileSync(knownHosts, 'utf8')).toBe(`${hub1().labAddress} ${hub1().hostPublicKey}\n`);
     const pinned = connect({ knownHosts }).conn;
     expect((await pinned.exec(['echo', 'pinned'])).stdout).toBe('pinned\n');
+  });
+
+  /** Every worker of a deployment shares the deployment secret, so its audit entries chain alike. */
+  const AUDIT_KEY = Buffer.alloc(32, 7);
+  /** A worker's view of the shared first-use pins: its own Redis connection and store. */
+  function worker(prefix: string) {
+    const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
+    redises.push(redis);
+    const audit = new AuditLog(
+      redis,
+      redisKeys(prefix),
+      hmacSigner({ decision: AUDIT_KEY, job: AUDIT_KEY, audit: AUDIT_KEY }),
+    );
+    return { audit, store: new FirstUseKeys(redis, redisKeys(prefix), audit, () => new Date()) };
+  }
+  const redises: Redis[] = [];
+  const noFile = { knownHosts: undefined, trustOnFirstUse: true };
+
+  it('trusts on first use without knownHosts once for all workers: pinned in Redis and audited, kept after a restart', async () => {
+    const p = freshPrefix('tofu-redis');
+    try {
+      const [a, b] = [worker(p.prefix), worker(p.prefix)];
+      // Two workers meet the hub for the first time at once: one pin, one audit entry.
+      const out = await Promise.all([
+        connect(noFile, {}, a.store).conn.exec(['echo', 'a']),
+        connect(noFile, {}, b.store).conn.exec(['echo', 'b']),
+      ]);
+      expect(out.map((r) => r.stdout)).toEqual(['a\n', 'b\n']);
+      const pin = await a.store.get('hub1', knownHostsName(hub1().labAddress, hub1().sshPort));
+      expect(pin?.fingerprint).toBe(fingerprintOf(hub1().hostPublicKey));
+      // A restarted worker (new process state, same Redis) sees the pin: no second first use.
+      const restarted = worker(p.prefix);
+      expect((await connect(noFile, {}, restarted.store).conn.exec(['echo', 'c'])).stdout).toBe('c\n');
+      const trusted = (await restarted.audit.tail(20)).filter((e) => e.action === 'host-key-trust');
+      expect(trusted).toHaveLength(1);
+      expect(trusted[0]).toMatchObject({ hub: 'hub1', result: 'ok', actor: 'worker' });
+      expect(trusted[0]?.detail).toContain(fingerprintOf(hub1().hostPublicKey));
+    } finally {
+      await p.cleanup();
+    }
+  });
+
+  it('refuses, after a restart, a hub whose host key is not the one trusted on first use (HOST_KEY_MISMATCH)', async () => {
+    const p = freshPrefix('tofu-changed');
+    try {
+      const name = knownHostsName(hub1().labAddress, hub1().sshPort);
+      const other = parsePublicKey(readFileSync(`${keygen('earlier-host')}.pub`, 'utf8'));
+      const earlier = {
+        keyType: other?.keyType ?? '',
+        key: other?.key.toString('base64') ?? '',
+        fingerprint: fingerprint(other?.key ?? Buffer.alloc(0)),
+      };
+      // The key seen at first use, by a worker before the restart.
+      await worker(p.prefix).store.pinFirst('hub1', name, earlier);
+      const restarted = worker(p.prefix);
+      const err = await failure(connect(noFile, {}, restarted.store).conn.exec(['true']));
+      expect(err.code).toBe('HOST_KEY_MISMATCH');
+      expect(err.message).toContain(`expected ${earlier.fingerprint}`);
+      expect((await restarted.store.get('hub1', name))?.fingerprint).toBe(earlier.fingerprint);
+      expect((await restarted.audit.tail(20)).filter((e) => e.action === 'host-key-trust')).toHaveLength(1);
+    } finally {
+      await p.cleanup();
+    }
+  });
+
+  afterAll(() => {
+    for (const r of redises) r.disconnect();
   });
 
   it('fails with SSH_AUTH_FAILED for a key the hub does not know', async () => {

@@ -32,7 +32,7 @@ lab.describe('a roaming client whose NAT forgets its idle UDP mapping', () => {
   const diagnoseAt = async (aheadSec: number): Promise<DiagnosisStep | undefined> => {
     const undo = aheadSec === 0 ? async () => undefined : await hubClockAhead(lab.hub(), aheadSec);
     try {
-      return (await buildDiagnosis(h.runtime.worker, 'hub1', 'bob-phone')).steps[1];
+      return (await buildDiagnosis(h.runtime.worker, 'hub1', 'bob-phone', 'full')).report.steps[1];
     } finally {
       await undo();
     }

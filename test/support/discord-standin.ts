@@ -66,6 +66,7 @@ export class DiscordStandin {
   private socket: WebSocket | null = null;
   private sessionId = '';
   private readonly dmChannels = new Map<string, string>();
+  private readonly closedDms = new Set<string>();
   private readonly waiters = new Set<() => void>();
   private readonly messages = new Map<string, Record<string, unknown>>();
 
@@ -102,6 +103,15 @@ export class DiscordStandin {
   /** REST requests recorded so far. */
   rest(): RestRecord[] {
     return this.log.filter((r): r is RestRecord => r.type === 'rest');
+  }
+
+  /**
+   * Whether a user accepts direct messages from the bot. Closed, Discord still opens the DM
+   * channel but refuses every message to it: 403 `Cannot send messages to this user` (50007).
+   */
+  setDmsOpen(userId: string, open: boolean): void {
+    if (open) this.closedDms.delete(userId);
+    else this.closedDms.add(userId);
   }
 
   /** The DM channel the stand-in opened for a user, if any. */
@@ -394,6 +404,8 @@ export class DiscordStandin {
           const known =
             this.options.channels.includes(channel) || [...this.dmChannels.values()].includes(channel);
           if (!known) return [404, { message: 'Unknown Channel', code: 10003 }];
+          const closed = [...this.closedDms].some((user) => this.dmChannels.get(user) === channel);
+          if (closed) return [403, { message: 'Cannot send messages to this user', code: 50007 }];
           const message = this.messageObject(channel, body, {}, files);
           this.messages.set(String(message.id), message);
           return [200, message];

@@ -3,9 +3,12 @@
  * the job while its token is valid, otherwise a DM; a client config always goes by DM to its
  * owner. To leads: the approvals channel, or a DM to each lead (user ids, and the cached members
  * of lead roles). Review messages are remembered per request and edited as the request moves.
+ * Failures are logged, except a config's, which throws (DELIVERY_FAILED) so the notifier keeps the
+ * sealed key, tells the owner how to fetch it again and retries.
  */
 
 import { type Client, MessageFlags, Routes } from 'discord.js';
+import { undelivered } from '../../bot/config-redelivery.js';
 import type { BotContext } from '../../bot/context.js';
 import type { Outlet } from '../../bot/outlet.js';
 import type { DiscordConfig, RolesConfig } from '../../config/schema.js';
@@ -105,8 +108,23 @@ export class DiscordOutlet implements Outlet {
         }
       }
     }
+    if (message.reply.kind === 'peer.config') {
+      await this.sendConfig(userId, message.reply.peer, payload);
+      return;
+    }
     const channelId = await this.dmChannelId(userId);
     if (channelId !== null) await this.send(channelId, payload);
+  }
+
+  /** DMs a config to its owner; throws DELIVERY_FAILED when Discord did not take it. */
+  private async sendConfig(userId: string, peer: string, payload: DiscordPayload): Promise<void> {
+    let channelId: string;
+    try {
+      channelId = (await this.client.users.createDM(userId)).id;
+      await this.post(channelId, payload);
+    } catch (err) {
+      throw undelivered(peer, `Discord refused the direct message: ${(err as Error).message}`, err);
+    }
   }
 
   private async dmChannelId(userId: string): Promise<string | null> {
@@ -121,20 +139,25 @@ export class DiscordOutlet implements Outlet {
   /** Sends one message (multipart when it has files); returns its id, or null on failure. */
   private async send(channelId: string, payload: DiscordPayload): Promise<string | null> {
     try {
-      const created = (await this.client.rest.post(Routes.channelMessages(channelId), {
-        body: {
-          content: payload.content,
-          embeds: payload.embeds,
-          components: payload.components,
-          attachments: payload.files.map((f, id) => ({ id, filename: f.name })),
-        },
-        files: payload.files.map((f) => ({ name: f.name, data: f.data })),
-      })) as { id: string };
-      return created.id;
+      return await this.post(channelId, payload);
     } catch (err) {
       this.logger.warn({ err, channelId }, 'could not send a Discord message');
       return null;
     }
+  }
+
+  /** Posts one message (multipart when it has files); returns its id. Throws what Discord answered. */
+  private async post(channelId: string, payload: DiscordPayload): Promise<string> {
+    const created = (await this.client.rest.post(Routes.channelMessages(channelId), {
+      body: {
+        content: payload.content,
+        embeds: payload.embeds,
+        components: payload.components,
+        attachments: payload.files.map((f, id) => ({ id, filename: f.name })),
+      },
+      files: payload.files.map((f) => ({ name: f.name, data: f.data })),
+    })) as { id: string };
+    return created.id;
   }
 
   /** Lead user ids: listed ids that are not roles of the guild, plus cached members of lead roles. */

@@ -72,6 +72,12 @@ export function vpnCommandDefinition(config: TunnelgateConfig) {
     )
     .addSubcommand((sub) =>
       sub
+        .setName('resend')
+        .setDescription('Get a config again whose direct message did not arrive')
+        .addStringOption((o) => o.setName('peer').setDescription('e.g. alice-laptop').setRequired(true)),
+    )
+    .addSubcommand((sub) =>
+      sub
         .setName('offboard')
         .setDescription('Remove every peer of a user and deny their open requests (leads)')
         .addUserOption((o) => o.setName('user').setDescription('Who leaves').setRequired(true)),
@@ -243,6 +249,8 @@ export function commandFromInvocation(invocation: Invocation): Command {
         const { due, id, ...rest } = o;
         return { verb: 'review', ...rest, ...defined('dueMs', durationOf(due)), ...defined('reviewId', id) };
       }
+      case 'help':
+        return { verb: 'help', ...defined('topic', trimmed(o.topic)?.toLowerCase()) };
       default:
         return { verb: invocation.subcommand, ...renamed(o) };
     }

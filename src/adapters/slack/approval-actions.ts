@@ -38,7 +38,9 @@ export function registerApprovalActions(app: App, deps: HandlerDeps): void {
     if (checked !== undefined && !checked.success) {
       await ack({
         response_action: 'errors',
-        errors: { [ACTION.reasonBlock]: 'One line of at most 300 characters, please.' },
+        errors: {
+          [ACTION.reasonBlock]: `${checked.error.issues[0]?.message ?? 'invalid reason'}.`,
+        },
       });
       return;
     }

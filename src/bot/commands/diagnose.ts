@@ -1,7 +1,7 @@
 /**
  * `/vpn diagnose <peer|hub>`: queues the read-only diagnosis (workers/diagnose.ts) and answers at
- * once; the report follows as the job's final message. On-call and leads may diagnose anything,
- * an owner their own peer.
+ * once; the report follows as the job's final message. On-call and leads may diagnose anything and
+ * see every line read; an owner may diagnose their own peer and sees its facts and the verdicts.
  */
 import { TunnelgateError } from '../../core/errors.js';
 import type { Actor, Command } from '../../domain/models/command.js';
@@ -24,7 +24,7 @@ export async function handleDiagnose(
         hint: 'diagnose your own peer instead: /vpn diagnose <your-peer>',
       });
     }
-    const jobId = await ctx.queues.addTask({ kind: 'diagnose', hub, to: actor.id });
+    const jobId = await ctx.queues.addTask({ kind: 'diagnose', hub, to: actor.id, view: 'full' });
     return [toActor(actor, { kind: 'job.queued', jobId, text: `diagnosing ${hub}…` }, { jobId })];
   }
   const record = await ctx.inventory.findByName(hubs, command.target);
@@ -33,7 +33,8 @@ export async function handleDiagnose(
       hint: `hubs: ${hubs.join(', ')}; see /vpn list for peers`,
     });
   }
-  if (record.owner !== actor.id && !canDiagnose(actor, ctx.config.roles)) {
+  const operator = canDiagnose(actor, ctx.config.roles);
+  if (record.owner !== actor.id && !operator) {
     throw new TunnelgateError(
       'FORBIDDEN',
       `only ${record.owner}, on-call or leads can diagnose ${record.peer}`,
@@ -44,6 +45,7 @@ export async function handleDiagnose(
     hub: record.hub,
     peer: record.peer,
     to: actor.id,
+    view: operator ? 'full' : 'owner',
   });
   return [
     toActor(

@@ -1,8 +1,11 @@
 /**
  * The platform-neutral command model. Every adapter (shell, Slack, Discord) turns its input into a
- * {@link Command}; the grammar in `bot/grammar.ts` parses `/vpn …` text into one.
+ * {@link Command}; the grammar in `bot/grammar.ts` parses `/vpn …` text into one. The schema is
+ * the one set of text rules for every entry point (text, Discord options, buttons and modals,
+ * Slack modals): {@link validCommand} runs it again on whatever reaches the bot.
  */
 import { z } from 'zod';
+import { TunnelgateError } from '../../core/errors.js';
 import { DecisionId, DeviceName, HubName, PeerName, ReviewId, UserId } from '../../core/ids.js';
 import { PublicKey } from '../../wg/keys.js';
 import { FindingId } from './diagnosis.js';
@@ -10,15 +13,32 @@ import { FindingId } from './diagnosis.js';
 export const ListScope = z.enum(['mine', 'pending', 'all']);
 export type ListScope = z.infer<typeof ListScope>;
 
-/** Free text (reasons) is kept to one line of printable characters. */
+/**
+ * Characters no command text may hold: control characters, the Unicode line and paragraph
+ * separators (U+2028, U+2029) and the bidi embeddings, overrides, isolates and marks that make
+ * text read differently from what it is.
+ */
+export const UNSAFE_TEXT = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
+
+/** Free text (reasons) is kept to one line of printable characters, without bidi controls. */
 export const Reason = z
   .string()
-  .min(1)
-  .max(300)
-  .regex(/^[^\p{Cc}]*$/u, 'reasons are one line without control characters');
+  .trim()
+  .min(1, 'the reason is empty: say in a few words why')
+  .max(300, 'keep the reason to 300 characters')
+  .refine(
+    (text) => !UNSAFE_TEXT.test(text),
+    'reasons are one line without control characters, line separators or bidi overrides',
+  );
 
 export const Command = z.discriminatedUnion('verb', [
-  z.object({ verb: z.literal('help'), topic: z.string().optional() }),
+  z.object({
+    verb: z.literal('help'),
+    topic: z
+      .string()
+      .regex(/^[a-z]{1,20}$/, 'help topics are command names, e.g. request')
+      .optional(),
+  }),
   z.object({
     verb: z.literal('request'),
     device: DeviceName,
@@ -70,9 +90,27 @@ export const Command = z.discriminatedUnion('verb', [
       message: 'keep and revoke take a peer name; the other review actions take none',
       path: ['peer'],
     }),
+  /** Deliver again a config whose delivery failed (its sealed key was kept). */
+  z.object({ verb: z.literal('resend'), peer: PeerName }),
 ]);
 export type Command = z.infer<typeof Command>;
 export type Verb = Command['verb'];
+
+/**
+ * `candidate` checked against the {@link Command} schema, whichever adapter built it. Throws
+ * INPUT_INVALID naming the first field the schema refuses.
+ */
+export function validCommand(candidate: unknown): Command {
+  const parsed = Command.safeParse(candidate);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.join('.') ?? '';
+  throw new TunnelgateError(
+    'INPUT_INVALID',
+    `${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid command'}`,
+    { hint: 'see /vpn help' },
+  );
+}
 
 /**
  * A user's name made safe for peer names: lower-case a-z, 0-9, ".", "_" and "-", 1-32 characters,

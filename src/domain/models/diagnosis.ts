@@ -62,6 +62,13 @@ export const DiagnosisStep = z.object({
 });
 export type DiagnosisStep = z.infer<typeof DiagnosisStep>;
 
+/**
+ * Who a peer diagnosis is for: its owner (their peer's facts and the verdicts) or on-call and
+ * leads (`full`: every line read, other clients' flows, firewall rules and listener processes).
+ */
+export const DiagnosisView = z.enum(['owner', 'full']);
+export type DiagnosisView = z.infer<typeof DiagnosisView>;
+
 export const DiagnoseTarget = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hub') }),
   z.object({ type: z.literal('peer'), peer: PeerName }),

@@ -9,6 +9,7 @@ import type { ServerHostKeyAlgorithm } from 'ssh2';
 import type { HubConfig } from '../../config/schema.js';
 import { TunnelgateError, toTunnelgateError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { FirstUseStore } from '../../store/host-keys.js';
 import {
   blobKeyType,
   entryMatches,
@@ -59,18 +60,26 @@ export function hostKeyAlgorithms(pinned: readonly PublicKey[]): ServerHostKeyAl
 /**
  * Checks the host keys of one hub. Unknown host -> HOST_KEY_UNKNOWN, another key than the pinned
  * ones (or a `@revoked` one) -> HOST_KEY_MISMATCH. With `trustOnFirstUse` an unknown host's key is
- * accepted and appended to `knownHosts` (or, without that file, remembered until restart).
+ * accepted and appended to `knownHosts`, or, without that file, pinned in the shared
+ * {@link FirstUseStore} (Redis), so every worker and every restart holds the hub to that key.
+ * Without a store to pin in, a hub with neither file nor `hostKey` is refused as unknown.
  */
 export class HostKeyVerifier {
   private readonly hub: HubConfig;
   private readonly logger: Logger;
   private readonly name: string;
-  private remembered: PublicKey | undefined;
+  private readonly firstUse: FirstUseStore | undefined;
 
-  constructor(hub: HubConfig, logger: Logger) {
+  constructor(hub: HubConfig, logger: Logger, firstUse?: FirstUseStore) {
     this.hub = hub;
     this.logger = logger;
     this.name = knownHostsName(hub.host, hub.port);
+    this.firstUse = firstUse;
+  }
+
+  /** True when the pin lives in the first-use store: trust on first use, no file, no `hostKey`. */
+  private get pinsInStore(): boolean {
+    return this.hub.trustOnFirstUse && this.hub.knownHosts === undefined && this.hub.hostKey === undefined;
   }
 
   /** Reads the pins for this hub. Throws CONFIG_INVALID for an unparsable `hostKey`. */
@@ -96,7 +105,10 @@ export class HostKeyVerifier {
       if (entry.revoked) revoked.push(entry.key);
       else pinned.push(entry);
     }
-    if (this.remembered !== undefined) pinned.push(this.remembered);
+    if (this.pinsInStore && this.firstUse !== undefined) {
+      const pin = await this.firstUse.get(this.hub.name, this.name);
+      if (pin !== undefined) pinned.push({ keyType: pin.keyType, key: Buffer.from(pin.key, 'base64') });
+    }
     return { pinned, revoked };
   }
 
@@ -117,13 +129,21 @@ export class HostKeyVerifier {
     if (pinned.some((k) => k.key.equals(offered))) return;
     if (pinned.length > 0) {
       const expected = [...new Set(pinned.map((k) => fingerprint(k.key)))].join(' or ');
-      const fix = this.hub.knownHosts === undefined ? 'hostKey' : 'knownHosts';
+      const fix = this.pinsInStore
+        ? 'pin the new key with hostKey (the key trusted on first use is kept in Redis)'
+        : `update ${this.hub.knownHosts === undefined ? 'hostKey' : 'knownHosts'}`;
       throw new TunnelgateError(
         'HOST_KEY_MISMATCH',
         `host key of ${where} changed: expected ${expected}, offered ${seen}; ` +
-          `if the change is legitimate, update ${fix}`,
+          `if the change is legitimate, ${fix}`,
         { hub: this.hub.name },
       );
+    }
+    if (this.pinsInStore && this.firstUse === undefined) {
+      throw new TunnelgateError('HOST_KEY_UNKNOWN', `host key of ${where} is not known (offered ${seen})`, {
+        hub: this.hub.name,
+        hint: 'this command has no shared store to pin a first-use key in: set knownHosts or hostKey',
+      });
     }
     if (!this.hub.trustOnFirstUse) {
       throw new TunnelgateError('HOST_KEY_UNKNOWN', `host key of ${where} is not known (offered ${seen})`, {
@@ -156,7 +176,20 @@ export class HostKeyVerifier {
   private async trust(key: PublicKey): Promise<void> {
     const file = this.hub.knownHosts;
     if (file === undefined) {
-      this.remembered = key;
+      const offered = fingerprint(key.key);
+      const pin = await this.firstUse?.pinFirst(this.hub.name, this.name, {
+        keyType: key.keyType,
+        key: key.key.toString('base64'),
+        fingerprint: offered,
+      });
+      // Another worker pinned a different key first: this one is a mismatch, not a first use.
+      if (pin !== undefined && pin.fingerprint !== offered) {
+        throw new TunnelgateError(
+          'HOST_KEY_MISMATCH',
+          `host key of hub "${this.hub.name}" (${this.hub.host}:${this.hub.port}) changed: expected ${pin.fingerprint}, offered ${offered}`,
+          { hub: this.hub.name },
+        );
+      }
     } else {
       const existing = await this.readKnownHosts();
       const separator = existing === '' || existing.endsWith('\n') ? '' : '\n';
@@ -172,7 +205,12 @@ export class HostKeyVerifier {
       }
     }
     this.logger.warn(
-      { hub: this.hub.name, fingerprint: fingerprint(key.key), knownHosts: file ?? null },
+      {
+        hub: this.hub.name,
+        fingerprint: fingerprint(key.key),
+        knownHosts: file ?? null,
+        redis: file === undefined,
+      },
       'trusted the host key of hub on first use',
     );
   }

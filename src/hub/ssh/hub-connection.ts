@@ -11,6 +11,7 @@ import { Client, type ClientChannel, type KexAlgorithm } from 'ssh2';
 import type { HubConfig } from '../../config/schema.js';
 import { TunnelgateError, toTunnelgateError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { FirstUseStore } from '../../store/host-keys.js';
 import { type HostKeyAttempt, HostKeyVerifier, hostKeyAlgorithms } from './host-verifier.js';
 import { commandLine } from './quote.js';
 
@@ -43,6 +44,8 @@ export interface ConnectionHooks {
 export interface HubConnectionOptions {
   logger: Logger;
   hooks?: ConnectionHooks;
+  /** Where keys trusted on first use are pinned for hubs without `knownHosts` (shared, Redis). */
+  firstUse?: FirstUseStore;
 }
 
 /** Fast key exchange first: ssh2 runs in pure JS here, where the classic DH groups are slow. */
@@ -98,7 +101,7 @@ export class HubConnection {
     this.hub = hub;
     this.logger = options.logger.child({ hub: hub.name });
     this.hooks = options.hooks ?? {};
-    this.verifier = new HostKeyVerifier(hub, this.logger);
+    this.verifier = new HostKeyVerifier(hub, this.logger, options.firstUse);
   }
 
   /** Whether a connection is open for new commands. */

@@ -71,6 +71,12 @@ describe('parseCommand: happy paths', () => {
     expect(parsed('/vpn status alice-laptop')).toEqual({ verb: 'status', peer: 'alice-laptop' });
   });
 
+  it('parses resend with exactly one peer name', () => {
+    expect(parsed('/vpn resend alice-laptop')).toEqual({ verb: 'resend', peer: 'alice-laptop' });
+    expect(refused('resend').message).toContain('resend needs a peer name');
+    expect(refused('resend alice-laptop bob-phone').message).toContain('one peer name');
+  });
+
   it('takes the user id out of a Slack or Discord mention for offboard', () => {
     expect(parsed('offboard <@U024BE7LH|alice>')).toEqual({ verb: 'offboard', user: 'U024BE7LH' });
     expect(parsed('offboard <@!123456789012345678>')).toEqual({

@@ -9,7 +9,7 @@ const checks = (step: DiagnosisStep | undefined) => step?.findings.map((f) => f.
 
 function diagnose(state: string, mode: 'split' | 'full' = 'split') {
   const peer = probedPeer(state, mode);
-  return runPlaybook(facts(state, peer), { type: 'peer', peer }, [peer]);
+  return runPlaybook(facts(state, peer), { type: 'peer', peer, view: 'full' }, [peer]);
 }
 
 describe('the diagnosis playbook on captured hub states', () => {

@@ -17,7 +17,7 @@ function staleFacts(peer: KnownPeer): HubFacts {
 }
 
 function handshakeStep(peer: KnownPeer, state: HubFacts) {
-  return runPlaybook(state, { type: 'peer', peer }, [peer])[1];
+  return runPlaybook(state, { type: 'peer', peer, view: 'full' }, [peer])[1];
 }
 
 describe('a stale handshake in the diagnosis playbook', () => {
@@ -66,7 +66,8 @@ describe('a stale handshake in the diagnosis playbook', () => {
 
   it('keeps a peer that never handshook on mistake 1 or the keys, not mistake 6', () => {
     const peer = probedPeer('wrong-hub-key');
-    const f = runPlaybook(facts('wrong-hub-key', peer), { type: 'peer', peer }, [peer])[1]?.findings[0];
+    const f = runPlaybook(facts('wrong-hub-key', peer), { type: 'peer', peer, view: 'full' }, [peer])[1]
+      ?.findings[0];
     expect(f?.check).toBe('no-handshake');
     expect(f?.title).toContain('never completed a handshake');
     expect(f?.cause).not.toContain('mistake 6');

@@ -113,10 +113,11 @@ describe('HostKeyVerifier', () => {
     expect(found).toContain(good.line);
   });
 
-  it('trusts on first use without a file by remembering the key in memory', async () => {
+  it('refuses trust on first use without a file when there is no shared store to pin in (no memory-only pin)', async () => {
     const verifier = new HostKeyVerifier(hub({ trustOnFirstUse: true }), logger);
-    await verifier.check(good.key);
-    expect((await refusal(verifier, evil.key)).code).toBe('HOST_KEY_MISMATCH');
+    const err = await refusal(verifier, good.key);
+    expect(err.code).toBe('HOST_KEY_UNKNOWN');
+    expect(err.hint).toContain('knownHosts or hostKey');
   });
 
   it('reports a bad hostKey line as CONFIG_INVALID', async () => {
