@@ -20,6 +20,11 @@ export interface RedisKeys {
   ipamHolders(hub: string): string;
   /** Hash subnet -> the lowest offset in it that may still be free. */
   ipamHints(hub: string): string;
+  /**
+   * Hash CIDR (normalised, e.g. `10.6.0.2/32`) -> holder (public key) of one hub: addresses and
+   * routes held by peers Tunnelgate did not make, never offered to an allocation.
+   */
+  reservations(hub: string): string;
   /** Sealed generated private keys, by request id. */
   sealedKey(id: string): string;
   /** Idempotency marks for scheduled notices (reminders, expiry warnings). */
@@ -32,6 +37,8 @@ export interface RedisKeys {
   requestLock(user: string): string;
   /** One user's command count in the current rate-limit window. */
   rate(user: string, window: number): string;
+  /** The last reconcile's summary of one hub (foreign peers, overlaps), shown before approval. */
+  drift(hub: string): string;
 }
 
 /** Builds the key names for a prefix. */
@@ -46,11 +53,13 @@ export function redisKeys(prefix: string): RedisKeys {
     ipam: (hub) => `${prefix}:ipam:${hub}`,
     ipamHolders: (hub) => `${prefix}:ipam-holders:${hub}`,
     ipamHints: (hub) => `${prefix}:ipam-hints:${hub}`,
+    reservations: (hub) => `${prefix}:reserved:${hub}`,
     sealedKey: (id) => `${prefix}:sealed:${id}`,
     once: (id) => `${prefix}:once:${id}`,
     extension: (id) => `${prefix}:ext:${id}`,
     keyChange: (id) => `${prefix}:keychange:${id}`,
     requestLock: (user) => `${prefix}:lock:request:${user}`,
     rate: (user, window) => `${prefix}:rate:${user}:${window}`,
+    drift: (hub) => `${prefix}:drift:${hub}`,
   };
 }
