@@ -19,12 +19,13 @@ import { programStep } from '../hub/programs/registry.js';
 import type { Step } from '../hub/ssh/remote-script.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
+import { loadDrift, saveDrift } from '../store/drift.js';
 import { releaseHolder } from '../store/reservations.js';
 import { listPeers, parseWgConf, renderPeerSection } from '../wg/conf.js';
 import { parseDump } from '../wg/dump.js';
 import { PublicKey } from '../wg/keys.js';
 import { formatPeerMetaLine, type PeerMeta } from '../wg/peer-meta.js';
-import { surveyHub } from '../wg/survey.js';
+import { shortKey, surveyHub } from '../wg/survey.js';
 import { type AdoptPlan, planAdoption } from './adopt-plan.js';
 import type { WorkerContext } from './context.js';
 
@@ -138,6 +139,7 @@ async function apply(ctx: WorkerContext, job: AdoptJob, plans: readonly AdoptPla
     }
   });
 
+  await forgetDrift(ctx, hub.name, plans);
   for (const { plan, request } of records) {
     await releaseHolder(ctx.redis, ctx.keys, hub.name, plan.publicKey);
     for (const address of [plan.address, plan.address6]) {
@@ -173,6 +175,17 @@ async function apply(ctx: WorkerContext, job: AdoptJob, plans: readonly AdoptPla
       detail: `${request.id} ${plan.publicKey} ${plan.allowedIps.join(',')} owner ${request.requester}`,
     });
   }
+}
+
+/**
+ * Drops the adopted peers from the hub's drift summary, so the next preview does not warn about
+ * them before the next reconcile (an adopted peer overlaps nothing: the plan refused that).
+ */
+async function forgetDrift(ctx: WorkerContext, hub: string, plans: readonly AdoptPlan[]): Promise<void> {
+  const drift = await loadDrift(ctx.redis, ctx.keys, hub);
+  if (drift === null) return;
+  const adopted = new Set(plans.map((p) => shortKey(p.publicKey)));
+  await saveDrift(ctx.redis, ctx.keys, { ...drift, foreign: drift.foreign.filter((k) => !adopted.has(k)) });
 }
 
 /** Tells the lead who asked why the adoption failed (nothing was adopted). */

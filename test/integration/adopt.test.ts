@@ -243,6 +243,9 @@ AllowedIPs = 10.66.1.51/32
     expect(request.history.map((e) => `${e.by} ${e.event}`)).toEqual(['lena adopted']);
     const reserved = await reservedOn(h.runtime.bot.redis, h.runtime.bot.keys, 'hub1');
     expect(reserved.filter((r) => r.holder === gateway)).toEqual([]);
+    const preview = replyOf(await h.run('dora', '/vpn request laptop'), 'request.pending')?.preview;
+    expect(preview?.drift?.foreign).not.toContain(`${gateway.slice(0, 8)}…`);
+    expect(preview?.drift?.foreign).toContain(`${printer.slice(0, 8)}…`);
     expect(
       errorOf(await job('lena', `/vpn adopt hub1 ${gateway.slice(0, 10)} --owner bob --name gw`)),
     ).toMatch('names alice-office-gw, which Tunnelgate already manages');
