@@ -14,8 +14,7 @@ import { hubConfig } from '../domain/hubs.js';
 import type { AdoptedPeer, Message } from '../domain/models/reply.js';
 import { isLead } from '../domain/roles.js';
 import { adoptStep } from '../hub/programs/adopt.js';
-import { checkStep, dumpStep, PERSIST, parsePeerCheck, readConfStep } from '../hub/programs/peers.js';
-import { programStep } from '../hub/programs/registry.js';
+import { checkStep, dumpStep, parsePeerCheck, persistStep, readConfStep } from '../hub/programs/peers.js';
 import type { Step } from '../hub/ssh/remote-script.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { HubJob } from '../queue/jobs.js';
@@ -121,9 +120,12 @@ async function apply(ctx: WorkerContext, job: AdoptJob, plans: readonly AdoptPla
   const steps: Step[] = records.flatMap(({ plan, meta }, i): Step[] => {
     const write = plan.found.inFile
       ? adoptStep(`adopt-${i}`, hub, plan.publicKey, formatPeerMetaLine(meta))
-      : programStep(`adopt-${i}`, PERSIST, [hub.configPath, plan.publicKey], {
-          input: renderPeerSection({ publicKey: plan.publicKey, allowedIps: plan.allowedIps, meta }),
-        });
+      : persistStep(
+          `adopt-${i}`,
+          hub,
+          plan.publicKey,
+          renderPeerSection({ publicKey: plan.publicKey, allowedIps: plan.allowedIps, meta }),
+        );
     return [write, { ...checkStep(hub, plan.publicKey), name: `check-${i}` }];
   });
   const results = await runScript(ctx.pool.get(hub.name), steps);

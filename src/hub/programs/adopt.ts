@@ -9,14 +9,15 @@ import type { Step } from '../ssh/remote-script.js';
 import { hubProgram, programStep } from './registry.js';
 
 /**
- * Adds the metadata line on stdin to the [Peer] section of $2 in config file $1, atomically (copy,
+ * Adds the metadata line on stdin (a `[Peer]` line, then the `# tunnelgate:` line: the shape every
+ * hub program's input has) to the [Peer] section of $2 in config file $1, atomically (copy,
  * change, fsync, rename), with the section's line ending (CRLF kept). Prints `adopted`,
  * `unchanged` (a rerun: the section already has exactly this line), `managed` (it has another
  * metadata line), `absent` (no section for $2) or `duplicate` (more than one).
  */
 export const ADOPT_PEER_SH = `set -eu
 conf=$1
-meta=$(cat)
+meta=$(grep -e '^# tunnelgate: {' | head -n 1)
 case $meta in
 '# tunnelgate: {'*'}') ;;
 *) echo "tunnelgate: not a metadata line" >&2; exit 64 ;;
@@ -64,12 +65,12 @@ mv -f "$tmp" "$conf"
 sync "$(dirname "$conf")"
 echo adopted`;
 
-/** The one line `tunnelgate-adopt` reads: a metadata comment of validated values (no spaces). */
-export const META_LINE = '# tunnelgate: \\{[A-Za-z0-9"_:,.+-]*\\}';
+/** The lines `tunnelgate-adopt` reads: `[Peer]` and a metadata comment of validated values (no spaces). */
+export const META_LINE = '\\[Peer\\]|# tunnelgate: \\{[A-Za-z0-9"_:,.+-]*\\}';
 
 export const ADOPT = hubProgram('tunnelgate-adopt', ADOPT_PEER_SH, { inputLine: META_LINE });
 
 /** Step `name`: the metadata comment `metaLine` into the existing section of `publicKey`. */
 export function adoptStep(name: string, hub: HubConfig, publicKey: string, metaLine: string): Step {
-  return programStep(name, ADOPT, [hub.configPath, publicKey], { input: `${metaLine}\n` });
+  return programStep(name, ADOPT, [hub.configPath, publicKey], { input: `[Peer]\n${metaLine}\n` });
 }

@@ -157,9 +157,14 @@ export function provisionSteps(
 ): Step[] {
   return [
     wgSetStep(hub, peer.publicKey, peer.allowedIps),
-    programStep('persist', PERSIST, [hub.configPath, peer.publicKey], { input: peer.section }),
+    persistStep('persist', hub, peer.publicKey, peer.section),
     checkStep(hub, peer.publicKey),
   ];
+}
+
+/** Step `name`: appends `section` (a rendered [Peer] section of `publicKey`) to the config file. */
+export function persistStep(name: string, hub: HubConfig, publicKey: string, section: string): Step {
+  return programStep(name, PERSIST, [hub.configPath, publicKey], { input: section });
 }
 
 /** Steps that remove a peer live and from the config file, then report what is left. */

@@ -65,7 +65,7 @@ afterEach(() => {
 describe('tunnelgate-adopt', () => {
   it('adds the metadata line right after the header and keeps every other byte', () => {
     const path = confFile(HAND_MADE);
-    expect(run(ADOPT_PEER_SH, [path, gateway], `${meta}\n`)).toBe('adopted');
+    expect(run(ADOPT_PEER_SH, [path, gateway], `[Peer]\n${meta}\n`)).toBe('adopted');
     const after = readFileSync(path, 'utf8');
     expect(after).toBe(
       HAND_MADE.replace(`[Peer]\n  PublicKey=${gateway}`, `[Peer]\n${meta}\n  PublicKey=${gateway}`),
@@ -78,7 +78,7 @@ describe('tunnelgate-adopt', () => {
   it('keeps CRLF line ends in a CRLF file', () => {
     const crlf = HAND_MADE.replaceAll('\n', '\r\n');
     const path = confFile(crlf);
-    expect(run(ADOPT_PEER_SH, [path, laptop], `${meta}\n`)).toBe('adopted');
+    expect(run(ADOPT_PEER_SH, [path, laptop], `[Peer]\n${meta}\n`)).toBe('adopted');
     expect(readFileSync(path, 'utf8')).toBe(
       crlf.replace(`[Peer]\r\nPublicKey = ${laptop}`, `[Peer]\r\n${meta}\r\nPublicKey = ${laptop}`),
     );
@@ -86,11 +86,13 @@ describe('tunnelgate-adopt', () => {
 
   it('is a no-op on a rerun, and refuses a peer that has another metadata line or no section', () => {
     const path = confFile(HAND_MADE);
-    run(ADOPT_PEER_SH, [path, gateway], `${meta}\n`);
+    run(ADOPT_PEER_SH, [path, gateway], `[Peer]\n${meta}\n`);
     const once = readFileSync(path, 'utf8');
-    expect(run(ADOPT_PEER_SH, [path, gateway], `${meta}\n`)).toBe('unchanged');
-    expect(run(ADOPT_PEER_SH, [path, gateway], `${meta.replace('alice', 'mallory')}\n`)).toBe('managed');
-    expect(run(ADOPT_PEER_SH, [path, other], `${meta}\n`)).toBe('absent');
+    expect(run(ADOPT_PEER_SH, [path, gateway], `[Peer]\n${meta}\n`)).toBe('unchanged');
+    expect(run(ADOPT_PEER_SH, [path, gateway], `[Peer]\n${meta.replace('alice', 'mallory')}\n`)).toBe(
+      'managed',
+    );
+    expect(run(ADOPT_PEER_SH, [path, other], `[Peer]\n${meta}\n`)).toBe('absent');
     expect(readFileSync(path, 'utf8')).toBe(once);
   });
 
@@ -116,7 +118,7 @@ describe('tunnelgate-adopt', () => {
 
   it('after adoption, removing the peer leaves the file as it was minus that section', () => {
     const path = confFile(HAND_MADE);
-    run(ADOPT_PEER_SH, [path, gateway], `${meta}\n`);
+    run(ADOPT_PEER_SH, [path, gateway], `[Peer]\n${meta}\n`);
     expect(run(REMOVE_PEER_SH, [path, gateway])).toBe('removed');
     expect(readFileSync(path, 'utf8')).toBe(renderWgConf(removePeer(parseWgConf(HAND_MADE), gateway)));
     expect(readFileSync(path, 'utf8')).toContain("# Carol's laptop\n[Peer]");
