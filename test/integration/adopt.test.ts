@@ -5,14 +5,21 @@
  * file is what it was before adoption minus that section. Bad adoptions change nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runHubAdopt } from '../../src/cli/adopt.js';
 import type { Message } from '../../src/domain/models/reply.js';
+import { labConfig } from '../../src/lab/config.js';
 import { HubJob } from '../../src/queue/jobs.js';
 import { reservedOn } from '../../src/store/reservations.js';
 import { listPeers, parseWgConf, removePeer, renderWgConf } from '../../src/wg/conf.js';
 import { parseDump } from '../../src/wg/dump.js';
 import { generateKeyPair } from '../../src/wg/keys.js';
+import { capturedLogger } from '../support/captured-logger.js';
 import { useLab } from '../support/lab.js';
+import { freshPrefix, redisUrl } from '../support/redis.js';
 import { type Harness, replyOf, startHarness } from '../support/tunnelgate.js';
 
 const lab = useLab({ hubs: 1, clients: 0 });
@@ -289,5 +296,51 @@ AllowedIPs = 10.66.1.51/32
     expect((await file()).startsWith(before)).toBe(true);
     expect((await job('carol', '/vpn revoke carol-lab')).reply.kind).toBe('peer.revoked');
     expect(await file()).toBe(before);
+  });
+  it('tunnelgate hub adopt: a dry run and a bad owners file change nothing, then the file adopts all', async () => {
+    const fresh = freshPrefix('adopt-cli');
+    const dataDir = mkdtempSync(join(tmpdir(), 'tg-adopt-cli-'));
+    const config = labConfig(lab.get(), {
+      redisUrl: redisUrl(),
+      prefix: fresh.prefix,
+      dataDir,
+      leads: ['lena'],
+    });
+    const { logger } = capturedLogger();
+    const [camera, sensor] = [generateKeyPair().publicKey as string, generateKeyPair().publicKey as string];
+    try {
+      await wg(camera, 'allowed-ips', '10.66.1.60/32');
+      await wg(sensor, 'allowed-ips', '10.66.1.61/32');
+      const owners = join(dataDir, 'owners.txt');
+      const cli = (lines: string, dryRun = false, as = 'lena') => {
+        writeFileSync(owners, lines);
+        return runHubAdopt(config, logger, { hub: 'hub1', owners, as, dryRun, json: true });
+      };
+      const [fileBefore, liveBefore] = [await file(), await live()];
+      const good = `# from the wiki\n${camera.slice(0, 10)} dora camera\n${sensor.slice(0, 10)} dora sensor\n`;
+      expect(await cli(good, true)).toBe(0);
+      expect(await cli(`${camera.slice(0, 10)} dora camera\nZZZZZZZZZZ dora sensor\n`)).toBe(1);
+      expect(await cli(good, false, 'bob')).toBe(1);
+      await expect(
+        cli(`${camera.slice(0, 10)} dora camera\n${sensor.slice(0, 10)} dora camera\n`),
+      ).rejects.toThrow('the peer name dora-camera is also on line 1');
+      expect(await file()).toBe(fileBefore);
+      expect(await live()).toEqual(liveBefore);
+
+      expect(await cli(good)).toBe(0);
+      const adopted = listPeers(parseWgConf(await file())).filter(
+        (p) => p.publicKey === camera || p.publicKey === sensor,
+      );
+      expect(adopted.map((p) => p.meta?.peer)).toEqual(['dora-camera', 'dora-sensor']);
+      expect((await file()).startsWith(fileBefore)).toBe(true);
+    } finally {
+      await wg(camera, 'remove');
+      await wg(sensor, 'remove');
+      await hub()
+        .writeFile(CONF, renderWgConf(removePeer(removePeer(parseWgConf(await file()), camera), sensor)))
+        .catch(() => undefined);
+      await fresh.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
