@@ -3,8 +3,9 @@
  * job's entries or none. One exec reads the hub (live dump and config file); the plan is checked
  * against that (adopt-plan.ts); then one exec adds the `# tunnelgate:` comment to each peer's
  * section (`tunnelgate-adopt`: every other byte of the file kept), or appends a section for a
- * live-only peer, and verifies. The request record is written first and the inventory last, so a
- * failure in between leaves the file's comment, from which reconcile restores the inventory.
+ * live-only peer, and verifies. Redis follows only then (request records, inventory), so a failed
+ * exec leaves nothing behind, and a failure after it leaves the file's comment, from which the
+ * next reconcile (or adopt) restores the inventory.
  */
 import { TunnelgateError } from '../core/errors.js';
 import { type HubName, newId, RequestId } from '../core/ids.js';
@@ -27,6 +28,7 @@ import { formatPeerMetaLine, type PeerMeta } from '../wg/peer-meta.js';
 import { shortKey, surveyHub } from '../wg/survey.js';
 import { type AdoptPlan, planAdoption } from './adopt-plan.js';
 import type { WorkerContext } from './context.js';
+import { restoreFromFile } from './reconcile.js';
 
 type AdoptJob = Extract<HubJob, { kind: 'adopt' }>;
 
@@ -44,6 +46,12 @@ export async function adopt(ctx: WorkerContext, job: AdoptJob, jobId?: string): 
   const managed = new Map(
     (await ctx.inventory.list(hub.name)).map((r) => [r.publicKey as string, r.peer as string]),
   );
+  // A section with our comment but no record (an earlier attempt that wrote the hub and then
+  // failed, or a wiped Redis): restored first, as reconcile would, so it counts as managed.
+  for (const peer of filePeers) {
+    if (peer.meta === null || managed.has(peer.publicKey)) continue;
+    if (await restoreFromFile(ctx, hub.name, peer)) managed.set(peer.publicKey, peer.meta.peer);
+  }
   const survey = surveyHub(dump.peers, filePeers, managed);
   const plans = planAdoption({ hub, survey, managed, takenNames: await takenNames(ctx, job) }, job.entries);
   const peers = plans.map(({ peer, owner, publicKey, address, allowedIps, where }) => ({
@@ -115,8 +123,6 @@ async function apply(ctx: WorkerContext, job: AdoptJob, plans: readonly AdoptPla
     };
     return { plan, request, meta };
   });
-  for (const { request } of records) await ctx.requests.create(request);
-
   const steps: Step[] = records.flatMap(({ plan, meta }, i): Step[] => {
     const write = plan.found.inFile
       ? adoptStep(`adopt-${i}`, hub, plan.publicKey, formatPeerMetaLine(meta))
@@ -141,6 +147,8 @@ async function apply(ctx: WorkerContext, job: AdoptJob, plans: readonly AdoptPla
     }
   });
 
+  // Only now the request records: a retry after a failed exec must not find the names taken.
+  for (const { request } of records) await ctx.requests.create(request);
   await forgetDrift(ctx, hub.name, plans);
   for (const { plan, request } of records) {
     await releaseHolder(ctx.redis, ctx.keys, hub.name, plan.publicKey);

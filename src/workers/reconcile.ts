@@ -39,7 +39,7 @@ export async function reconcile(
 
   for (const peer of filePeers) {
     if (peer.meta === null || inventory.some((r) => r.publicKey === peer.publicKey)) continue;
-    if (await restore(ctx, hub.name, peer)) {
+    if (await restoreFromFile(ctx, hub.name, peer)) {
       findings.push({
         type: 'restored',
         publicKey: peer.publicKey,
@@ -143,7 +143,7 @@ function foreignFinding(peer: SurveyPeer): DriftFinding {
 }
 
 /** Restores a peer the file describes into the inventory; false when it has no IPv4 address. */
-async function restore(ctx: WorkerContext, hub: HubName, peer: ConfPeer): Promise<boolean> {
+export async function restoreFromFile(ctx: WorkerContext, hub: HubName, peer: ConfPeer): Promise<boolean> {
   const meta = peer.meta;
   const address = peer.allowedIps.find((ip) => !ip.includes(':') && ip.endsWith('/32'));
   const address6 = peer.allowedIps.find((ip) => ip.includes(':') && ip.endsWith('/128'));
