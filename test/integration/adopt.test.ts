@@ -343,4 +343,14 @@ AllowedIPs = 10.66.1.51/32
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+  it('a worker starting reconciles every hub, and the leads hear of the drift', async () => {
+    await h.runtime.bot.queues.reconcileNow();
+    const report = await h.waitFor(
+      (m) => m.reply.kind === 'reconcile.report' && (m.jobId ?? '').startsWith('reconcile-start-hub1-'),
+    );
+    expect(report.to).toEqual({ type: 'leads' });
+    expect(report.reply.kind === 'reconcile.report' && report.reply.findings.map((f) => f.peer)).toEqual(
+      expect.arrayContaining(['quinn-laptop', 'rita-laptop']),
+    );
+  });
 });
