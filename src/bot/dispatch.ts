@@ -7,6 +7,7 @@ import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { errorReply } from '../domain/error-reply.js';
 import { type Actor, type Command, validCommand } from '../domain/models/command.js';
 import type { Message } from '../domain/models/reply.js';
+import { handleAdopt } from './commands/adopt.js';
 import { handleApprove } from './commands/approve.js';
 import { handleAudit } from './commands/audit.js';
 import { handleBreakGlass } from './commands/break-glass.js';
@@ -19,6 +20,7 @@ import { handleFix } from './commands/fix.js';
 import { handleList } from './commands/list.js';
 import { handleLog } from './commands/log.js';
 import { handleOffboard } from './commands/offboard.js';
+import { handleReconcile } from './commands/reconcile.js';
 import { handleRequest } from './commands/request.js';
 import { handleResend } from './commands/resend.js';
 import { handleReview } from './commands/review.js';
@@ -86,6 +88,10 @@ async function route(ctx: BotContext, actor: Actor, command: Command): Promise<M
       return handleReview(ctx, actor, command);
     case 'resend':
       return handleResend(ctx, actor, command);
+    case 'reconcile':
+      return handleReconcile(ctx, actor, command);
+    case 'adopt':
+      return handleAdopt(ctx, actor, command);
     default: {
       const unreachable: never = command;
       throw new Error(`unhandled command ${JSON.stringify(unreachable)}`);

@@ -9,7 +9,7 @@ import { parseDuration } from '../core/duration.js';
 import { TunnelgateError } from '../core/errors.js';
 import { DecisionId, DeviceName, HubName, PeerName, UserId } from '../core/ids.js';
 import type { ErrorReply } from '../domain/error-reply.js';
-import { Command, ListScope, Reason, UNSAFE_TEXT, type Verb } from '../domain/models/command.js';
+import { Command, KeyPrefix, ListScope, Reason, UNSAFE_TEXT, type Verb } from '../domain/models/command.js';
 import { FindingId } from '../domain/models/diagnosis.js';
 import { PublicKey } from '../wg/keys.js';
 import { parseReview } from './grammar-review.js';
@@ -69,6 +69,14 @@ export const USAGE: Readonly<Record<Verb, UsageLine>> = {
   resend: {
     usage: '/vpn resend <peer>',
     summary: 'get a config again whose direct message did not arrive',
+  },
+  reconcile: {
+    usage: '/vpn reconcile [hub]',
+    summary: 'compare hubs with the inventory: missing, foreign and overlapping peers',
+  },
+  adopt: {
+    usage: '/vpn adopt <hub> <key-prefix> --owner USER --name DEVICE',
+    summary: 'put a peer made outside Tunnelgate under management',
   },
 };
 
@@ -328,11 +336,53 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
       for (let token = cursor.next(); token !== null; token = cursor.next()) tokens.push(token);
       return parseReview(tokens, checkDuration);
     }
+    case 'reconcile': {
+      const hub = optionalArgument(cursor, verb);
+      end(cursor, verb, 'one hub name');
+      if (hub === null) return { verb };
+      expectValid(HubName, hub, 'hub name');
+      return { verb, hub };
+    }
+    case 'adopt':
+      return parseAdopt(cursor);
     default: {
       const unreachable: never = verb;
       return unreachable;
     }
   }
+}
+
+/** `adopt <hub> <key-prefix> --owner USER --name DEVICE` (options also as `--owner=USER`). */
+function parseAdopt(cursor: Cursor): CommandInput {
+  const positionals: string[] = [];
+  const options = new Map<string, string>();
+  for (let token = cursor.next(); token !== null; token = cursor.next()) {
+    if (!isOption(token)) {
+      positionals.push(token.text);
+      continue;
+    }
+    const eq = token.text.indexOf('=');
+    const name = eq < 0 ? token.text : token.text.slice(0, eq);
+    if (name !== '--owner' && name !== '--name')
+      fail(`unknown option ${show(name)}: adopt takes --owner, --name`);
+    if (options.has(name)) fail(`${name} is given twice; give it once`);
+    options.set(
+      name,
+      eq < 0 ? optionValue(cursor, name, name === '--owner' ? 'USER' : 'DEVICE') : token.text.slice(eq + 1),
+    );
+  }
+  const [hub, keyPrefix, extra] = positionals;
+  const example = 'e.g. /vpn adopt hub1 Xy3k9 --owner alice --name gateway';
+  if (hub === undefined || keyPrefix === undefined) fail(`adopt needs a hub and a key prefix, ${example}`);
+  if (extra !== undefined) fail(`unexpected argument ${show(extra)}: adopt takes one hub and one key prefix`);
+  expectValid(HubName, hub, 'hub name');
+  expectValid(KeyPrefix, keyPrefix, 'key prefix');
+  const owner = options.get('--owner') ?? fail(`adopt needs --owner USER, ${example}`);
+  const user = /^<@!?([^|>]+)(?:\|[^>]*)?>$/.exec(owner)?.[1] ?? owner;
+  expectValid(UserId, user, 'user id');
+  const device = options.get('--name') ?? fail(`adopt needs --name DEVICE, ${example}`);
+  expectValid(DeviceName, device, 'device name');
+  return { verb: 'adopt', hub, keyPrefix, owner: user, device };
 }
 
 function parseRequest(cursor: Cursor): CommandInput {

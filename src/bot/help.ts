@@ -168,6 +168,31 @@ const TOPICS: Readonly<Record<Verb, Topic>> = {
     ],
     examples: ['/vpn resend alice-laptop'],
   },
+  reconcile: {
+    who: 'leads',
+    details: [
+      "Reads every peer of the hub's live interface and config file and reports: in sync; managed peers",
+      'missing live or from the file; foreign peers (not made by Tunnelgate: short key, AllowedIPs,',
+      'endpoint, latest handshake, live and/or in the file); overlapping AllowedIPs, naming both holders.',
+      'Foreign addresses and routes are reserved, so no request is offered them; a foreign peer removed',
+      'by hand frees them at the next reconcile. Runs on its own every policy.reconcileEvery too.',
+    ],
+    examples: ['/vpn reconcile', '/vpn reconcile hub1'],
+  },
+  adopt: {
+    who: 'leads',
+    details: [
+      'Puts a foreign peer (see /vpn reconcile) under management. The key prefix must match exactly one',
+      'foreign peer on the hub, and the peer must hold one tunnel address in the hub subnet.',
+      'A metadata comment is added to its [Peer] section (every other byte of the file is kept); a',
+      'live-only peer gets a section. Its key counts as new: rotation is due after policy.keyMaxAge.',
+      'From then on revoke, rotate, expiry, reminders and diagnose treat it like any other peer.',
+      '--owner USER   who owns it from now on',
+      '--name DEVICE  its device name (the peer is named <owner>-<device>)',
+      'Many at once: tunnelgate hub adopt HUB --owners FILE --as LEAD [--dry-run].',
+    ],
+    examples: ['/vpn adopt hub1 Xy3k9Q --owner alice --name office-gw'],
+  },
 };
 
 /**

@@ -44,6 +44,7 @@ export async function startRotation(
     generatedKey: keys !== null,
     address: record.address,
     ...(record.address6 === undefined ? {} : { address6: record.address6 }),
+    ...(record.routes === undefined ? {} : { routes: record.routes }),
     mode: record.mode,
     state: 'staging',
     createdAt: now.toISOString(),

@@ -6,6 +6,7 @@ import { registerCommands } from '../adapters/discord/register.js';
 import { loadConfig } from '../config/load.js';
 import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
+import { runHubAdopt } from './adopt.js';
 import { runDemo } from './demo.js';
 import { runHubBootstrap } from './hub.js';
 import { runReconcile } from './reconcile.js';
@@ -29,6 +30,9 @@ Commands:
                      ask for it: a pending request (what will change) that a lead must approve
   hub bootstrap HUB --approve ID --as LEAD
                      a lead other than the requester approves; it runs over SSH in one exec
+  hub adopt HUB --owners FILE --as LEAD [--dry-run] [--json]
+                     put hand-made peers under management, all or none; FILE has one
+                     "KEY-PREFIX OWNER DEVICE" a line; --dry-run prints what would change
   discord register [--global]
                      install /vpn as a Discord application command (in discord.guildId, or
                      --global for every guild; re-run after upgrading to update it)
@@ -88,9 +92,26 @@ async function main(argv: string[]): Promise<number> {
           apply: { type: 'boolean', default: false },
           approve: { type: 'string' },
           as: { type: 'string' },
+          owners: { type: 'string' },
+          'dry-run': { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
         },
       });
       const [sub, hub, ...extra] = positionals;
+      if (sub === 'adopt' && hub !== undefined && extra.length === 0) {
+        if (values.owners === undefined || values.as === undefined)
+          throw new TunnelgateError(
+            'INPUT_INVALID',
+            'usage: tunnelgate hub adopt HUB --owners FILE --as LEAD',
+          );
+        return runHubAdopt(loadConfig(), logger, {
+          hub,
+          owners: values.owners,
+          as: values.as,
+          dryRun: values['dry-run'],
+          json: values.json,
+        });
+      }
       if (sub !== 'bootstrap' || hub === undefined || extra.length > 0)
         throw new TunnelgateError(
           'INPUT_INVALID',

@@ -51,6 +51,8 @@ export async function runServe(
     throw err;
   });
   if (role !== 'bot') await runtime.bot.queues.scheduleReconcile(config.policy.reconcileEvery);
+  // And once now, so foreign peers are known (and their addresses reserved) before any approval.
+  if (role !== 'bot') await runtime.bot.queues.reconcileNow();
   if (role !== 'bot') await runtime.bot.queues.scheduleReminders(config.policy.reminderCron);
   if (role !== 'bot') await runtime.bot.queues.scheduleReviews(config.policy.reminderCron);
   const observability = await startObservability(runtime, role !== 'bot');

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { HubName, PeerName, RequestId, ReviewId, UserId } from '../core/ids.js';
+import { AdoptEntry } from '../domain/models/command.js';
 import { DiagnosisView, FindingId } from '../domain/models/diagnosis.js';
 import { Message } from '../domain/models/reply.js';
 import { PublicKey } from '../wg/keys.js';
@@ -31,6 +32,18 @@ export const HubJob = z.discriminatedUnion('kind', [
     hub: HubName,
     by: z.string(),
     rebuild: z.boolean().default(false),
+  }),
+  /**
+   * Puts foreign peers under management (workers/adopt.ts): all entries or none. `by` must be a
+   * lead when the worker runs; `dryRun` only reports what would change.
+   */
+  z.object({
+    kind: z.literal('adopt'),
+    hub: HubName,
+    by: UserId,
+    byRoles: z.array(z.string()).default([]),
+    entries: z.array(AdoptEntry).min(1).max(1_000),
+    dryRun: z.boolean().default(false),
   }),
   /** One step of a key rotation; the rotation's state lives in Redis (bot/store/rotations.ts). */
   z.object({

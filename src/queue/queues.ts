@@ -154,6 +154,19 @@ export class Queues {
   }
 
   /**
+   * One reconcile per hub now (a worker starting). The job id is per minute, so workers starting
+   * together add it once.
+   */
+  async reconcileNow(): Promise<void> {
+    const minute = Math.floor(Date.now() / 60_000);
+    for (const hub of this.config.hubs) {
+      await this.addHub(HubJob.parse({ kind: 'reconcile', hub: hub.name, by: 'scheduler' }), {
+        jobId: `reconcile-start-${hub.name}-${minute}`,
+      });
+    }
+  }
+
+  /**
    * Keeps the reminder check (key age, idle peers) scheduled on the tasks queue with cron
    * `pattern` (`policy.reminderCron`). An upsert: however many processes call it, there is one
    * scheduler, so one check per tick.

@@ -64,6 +64,8 @@ export interface RedisKeys {
   pendingConfig(hub: string, peer: string): string;
   /** A hub's host key trusted on first use, by hub and known_hosts name (store/host-keys.ts). */
   hostKey(hub: string, name: string): string;
+  /** The last reconcile's summary of one hub (foreign peers, overlaps), shown before approval. */
+  drift(hub: string): string;
 }
 
 /** Builds the key names for a prefix. */
@@ -104,5 +106,6 @@ export function redisKeys(prefix: string): RedisKeys {
     departed: `${prefix}:departed`,
     pendingConfig: (hub, peer) => `${prefix}:config-pending:${hub}:${peer}`,
     hostKey: (hub, name) => `${prefix}:hostkey:${hub}:${name}`,
+    drift: (hub) => `${prefix}:drift:${hub}`,
   };
 }

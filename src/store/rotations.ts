@@ -44,6 +44,8 @@ export const RotationRecord = z.object({
   generatedKey: z.boolean(),
   address: z.string(),
   address6: z.string().optional(),
+  /** The peer's other AllowedIPs (an adopted gateway's LAN), moved to the new key with its address. */
+  routes: z.array(z.string()).optional(),
   mode: TunnelMode,
   state: RotationState,
   createdAt: z.string(),

@@ -7,6 +7,7 @@ import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bu
 import { type TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { openJob } from '../queue/job-mac.js';
 import { HubJob, QUEUE } from '../queue/jobs.js';
+import { adopt, adoptFailed } from './adopt.js';
 import { repliesTo, type WorkerContext } from './context.js';
 import { expirePeer } from './expiry.js';
 import { applyFix, fixFailed } from './fix.js';
@@ -30,6 +31,8 @@ async function runHubJob(ctx: WorkerContext, job: HubJob, jobId: string | undefi
       return revoke(ctx, job, jobId);
     case 'reconcile':
       return reconcile(ctx, job, jobId);
+    case 'adopt':
+      return adopt(ctx, job, jobId);
     case 'rotate':
       return rotate(ctx, job, jobId);
     case 'expire':
@@ -53,6 +56,8 @@ async function reportFinalFailure(ctx: WorkerContext, job: HubJob, error: Tunnel
       return revokeFailed(ctx, job, error, jobId);
     case 'reconcile':
       return tellLeads(ctx, `reconcile of ${job.hub} failed: ${error.message}`, jobId);
+    case 'adopt':
+      return adoptFailed(ctx, job, error, jobId);
     case 'rotate':
       return rotateFailed(ctx, job, error, jobId);
     case 'fix':

@@ -19,9 +19,11 @@ import { hubState, rotationMessages, rotationReply } from './rotation-messages.j
 /** What one rotate job did. */
 export type RotateOutcome = 'none' | 'staged' | 'watching' | 'done' | 'rolled-back';
 
-/** The addresses the peer holds, IPv4 first. */
+/** The addresses the peer holds, IPv4 first, then its other routes (an adopted gateway's LAN). */
 export function allowedIpsOf(rotation: RotationRecord): string[] {
-  return rotation.address6 === undefined ? [rotation.address] : [rotation.address, rotation.address6];
+  const addresses =
+    rotation.address6 === undefined ? [rotation.address] : [rotation.address, rotation.address6];
+  return [...addresses, ...(rotation.routes ?? [])];
 }
 
 /** The `# tunnelgate:` metadata of the new key's sections: the peer's, plus `rotatedFrom`. */

@@ -130,7 +130,7 @@ lab.describe('leads: full tunnel, offboarding, expiry, reconcile and the audit l
     expect(report.reply.kind === 'reconcile.report' && report.reply.inSync).toBe(false);
     expect(
       findings
-        .filter((f) => f.type === 'unknown-peer')
+        .filter((f) => f.type === 'foreign')
         .map((f) => f.publicKey)
         .sort(),
     ).toEqual([intruder, sibling].sort());

@@ -14,6 +14,7 @@ import type {
 } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
 import { describeAction, renderAudit, renderDiagnosis } from '../../domain/render-diagnosis.js';
+import { describeDrift } from '../../domain/render-drift.js';
 import { auditVerdict } from './audit-verdict.js';
 import { renderReview } from './render-review.js';
 
@@ -105,6 +106,23 @@ export function renderText(reply: Reply): string {
           ? `Hub ${reply.hub} is in sync with the inventory.`
           : `Hub ${reply.hub} has drifted from the inventory.`,
         reply.findings.length === 0 ? null : renderFindings(reply.findings),
+      );
+    case 'adopt.report':
+      return lines(
+        reply.dryRun
+          ? `Dry run: adopting would put ${reply.peers.length} peer(s) on hub ${reply.hub} under management; nothing was changed.`
+          : `Adopted ${reply.peers.length} peer(s) on hub ${reply.hub}: they are managed like any other peer now.`,
+        table([
+          ['PEER', 'OWNER', 'ADDRESS', 'ALLOWED IPS', 'SEEN', 'PUBLIC KEY'],
+          ...reply.peers.map((p) => [
+            p.peer,
+            p.owner,
+            p.address,
+            p.allowedIps.join(','),
+            p.where,
+            p.publicKey,
+          ]),
+        ]),
       );
     case 'job.queued':
       return `${reply.text} (job ${reply.jobId})`;
@@ -268,18 +286,20 @@ function renderPreview(preview: ChangePreview): string {
     preview.mode === 'full'
       ? 'full tunnel (all traffic goes through the VPN)'
       : 'split tunnel (only the listed routes)';
-  return table(
-    [
-      ['Hub', `${preview.hub} (${preview.endpoint})`],
-      ['Peer', preview.peer],
-      ['Tunnel address', `${preview.address} (next free; confirmed at provisioning)`],
-      ['Hub AllowedIPs', preview.hubAllowedIps.join(', ')],
-      ['Client AllowedIPs', preview.clientAllowedIps.join(', ')],
-      ['Mode', mode],
-      ['Duration', preview.forMs === undefined ? 'permanent' : formatDuration(preview.forMs)],
-      ['Approvals needed', String(preview.approvalsRequired)],
-    ],
-    '  ',
+  return (
+    table(
+      [
+        ['Hub', `${preview.hub} (${preview.endpoint})`],
+        ['Peer', preview.peer],
+        ['Tunnel address', `${preview.address} (next free; confirmed at provisioning)`],
+        ['Hub AllowedIPs', preview.hubAllowedIps.join(', ')],
+        ['Client AllowedIPs', preview.clientAllowedIps.join(', ')],
+        ['Mode', mode],
+        ['Duration', preview.forMs === undefined ? 'permanent' : formatDuration(preview.forMs)],
+        ['Approvals needed', String(preview.approvalsRequired)],
+      ],
+      '  ',
+    ) + (preview.drift === undefined ? '' : `\n${describeDrift(preview.drift)}`)
   );
 }
 

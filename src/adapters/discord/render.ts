@@ -18,6 +18,7 @@ import type {
 } from '../../domain/models/diagnosis.js';
 import type { Reply } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
+import { describeDrift } from '../../domain/render-drift.js';
 import { renderText } from '../common/render-text.js';
 import { encodeCustomId } from './custom-ids.js';
 import { renderReviewAsk, renderReviewReport } from './render-review.js';
@@ -121,6 +122,7 @@ export function renderReview(review: Review): DiscordPayload {
       field('Duration', preview.forMs === undefined ? 'permanent' : formatDuration(preview.forMs), true),
       field('Approvals', `${approvers(request.gate).length} of ${request.gate.required}`, true),
       field('Client AllowedIPs', preview.clientAllowedIps.join(', ')),
+      ...(preview.drift === undefined ? [] : [field('Hub drift', describeDrift(preview.drift))]),
     ],
     footer: {
       text: pending ? `Pending until ${request.gate.until}` : `Last change ${lastChange(request)}`,

@@ -198,6 +198,44 @@ export function vpnCommandDefinition(config: TunnelgateConfig) {
     )
     .addSubcommand((sub) =>
       sub
+        .setName('reconcile')
+        .setDescription('Compare hubs with the inventory: missing, foreign, overlapping peers (leads)')
+        .addStringOption((o) =>
+          o
+            .setName('hub')
+            .setDescription('The hub to reconcile (default: every hub)')
+            .addChoices(...hubChoices),
+        ),
+    )
+    .addSubcommand((sub) =>
+      sub
+        .setName('adopt')
+        .setDescription('Put a peer made outside Tunnelgate under management (leads)')
+        .addStringOption((o) =>
+          o
+            .setName('hub')
+            .setDescription('The hub the peer is on')
+            .setRequired(true)
+            .addChoices(...hubChoices),
+        )
+        .addStringOption((o) =>
+          o
+            .setName('key_prefix')
+            .setDescription('The start of its public key, as /vpn reconcile shows it')
+            .setRequired(true)
+            .setMaxLength(44),
+        )
+        .addUserOption((o) => o.setName('owner').setDescription('Who owns it from now on').setRequired(true))
+        .addStringOption((o) =>
+          o
+            .setName('name')
+            .setDescription('Its device name, e.g. office-gw')
+            .setRequired(true)
+            .setMaxLength(24),
+        ),
+    )
+    .addSubcommand((sub) =>
+      sub
         .setName('help')
         .setDescription('How to use /vpn')
         .addStringOption((o) => o.setName('topic').setDescription('A subcommand, e.g. request')),
@@ -251,6 +289,8 @@ export function commandFromInvocation(invocation: Invocation): Command {
       }
       case 'help':
         return { verb: 'help', ...defined('topic', trimmed(o.topic)?.toLowerCase()) };
+      case 'adopt':
+        return { verb: 'adopt', hub: o.hub, keyPrefix: o.key_prefix, owner: o.owner, device: o.name };
       default:
         return { verb: invocation.subcommand, ...renamed(o) };
     }
@@ -258,7 +298,9 @@ export function commandFromInvocation(invocation: Invocation): Command {
   const parsed = CommandSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = optionName(issue?.path.join('.') ?? '');
+    const path = issue?.path.join('.') ?? '';
+    // adopt's device is the `name` option (as --name in chat); everywhere else names match.
+    const field = invocation.subcommand === 'adopt' && path === 'device' ? 'name' : optionName(path);
     throw new TunnelgateError(
       'INPUT_INVALID',
       `/vpn ${invocation.subcommand}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid input'}`,

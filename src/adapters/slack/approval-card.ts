@@ -8,6 +8,7 @@ import { formatDuration } from '../../core/duration.js';
 import { approvers, denial } from '../../domain/gate.js';
 import type { ChangePreview } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
+import { describeDrift } from '../../domain/render-drift.js';
 import { type Block, context, escapeMrkdwn, mention, type SlackBody, section } from './blocks.js';
 
 /** Button action ids and the deny modal's callback id. */
@@ -28,6 +29,9 @@ export function approvalCard(request: AccessRequest, preview: ChangePreview): Sl
         (request.reason === undefined ? '' : `\n>${escapeMrkdwn(request.reason)}`),
     ),
     { type: 'section', fields: previewFields(request, preview) },
+    ...(preview.drift === undefined
+      ? []
+      : [section(`:warning: ${escapeMrkdwn(describeDrift(preview.drift))}`)]),
     section(status),
   ];
   const buttons = buttonsFor(request);

@@ -10,6 +10,7 @@ import { hubAddress, hubConfig, pickHub, splitRoutes } from '../../domain/hubs.j
 import type { Actor, Command } from '../../domain/models/command.js';
 import type { ChangePreview, Message } from '../../domain/models/reply.js';
 import type { AccessRequest } from '../../domain/models/request.js';
+import { loadDrift } from '../../store/drift.js';
 import { generateKeyPair } from '../../wg/keys.js';
 import { type BotContext, toActor, toRecipient } from '../context.js';
 
@@ -26,6 +27,7 @@ export async function previewOf(ctx: BotContext, request: AccessRequest): Promis
   const hub = hubConfig(ctx.config, request.hub);
   const address = request.address ?? (await ctx.inventory.peekAddress(hub.name, hub.subnet, hubAddress(hub)));
   const routes = splitRoutes(hub);
+  const drift = await loadDrift(ctx.redis, ctx.keys, hub.name);
   return {
     hub: hub.name,
     peer: request.peer,
@@ -36,6 +38,7 @@ export async function previewOf(ctx: BotContext, request: AccessRequest): Promis
     endpoint: hub.endpoint,
     ...(request.forMs === undefined ? {} : { forMs: request.forMs }),
     approvalsRequired: request.gate.required,
+    ...(drift === null ? {} : { drift }),
   };
 }
 

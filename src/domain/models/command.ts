@@ -31,6 +31,15 @@ export const Reason = z
     'reasons are one line without control characters, line separators or bidi overrides',
   );
 
+/** The start of a WireGuard public key (base64), enough to name one peer: 4 to 44 characters. */
+export const KeyPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{4,43}=?$/, 'key prefixes are the first 4-44 characters of a public key');
+
+/** One peer to adopt: the key prefix that names it, and its new owner and device name. */
+export const AdoptEntry = z.object({ keyPrefix: KeyPrefix, owner: UserId, device: DeviceName });
+export type AdoptEntry = z.infer<typeof AdoptEntry>;
+
 export const Command = z.discriminatedUnion('verb', [
   z.object({
     verb: z.literal('help'),
@@ -92,6 +101,16 @@ export const Command = z.discriminatedUnion('verb', [
     }),
   /** Deliver again a config whose delivery failed (its sealed key was kept). */
   z.object({ verb: z.literal('resend'), peer: PeerName }),
+  /** Compares hubs (one, or all) with the inventory and reports drift (leads). */
+  z.object({ verb: z.literal('reconcile'), hub: HubName.optional() }),
+  /** Puts a peer Tunnelgate did not make under management, found by a key prefix (leads). */
+  z.object({
+    verb: z.literal('adopt'),
+    hub: HubName,
+    keyPrefix: KeyPrefix,
+    owner: UserId,
+    device: DeviceName,
+  }),
 ]);
 export type Command = z.infer<typeof Command>;
 export type Verb = Command['verb'];

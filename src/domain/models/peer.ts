@@ -16,6 +16,11 @@ export const PeerRecord = z.object({
   /** Tunnel address with prefix length, e.g. `10.6.0.7/32`. */
   address: z.string(),
   address6: z.string().optional(),
+  /**
+   * AllowedIPs the hub routes to this peer besides its tunnel address(es), e.g. an office gateway's
+   * LAN (`192.168.50.0/24`); only adopted peers have them. Kept through a key rotation.
+   */
+  routes: z.array(z.string()).optional(),
   mode: TunnelMode,
   requestId: RequestId,
   createdAt: z.string(),

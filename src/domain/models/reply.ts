@@ -11,6 +11,21 @@ import { AuditReport, DiagnoseReport, Finding, FindingId } from './diagnosis.js'
 import { AccessRequest, RequestState, TunnelMode } from './request.js';
 import { ReviewItem } from './review.js';
 
+/**
+ * What the last reconcile of a hub found that Tunnelgate does not manage, kept in Redis and shown
+ * before approval, so a lead approving on a drifted hub knows it.
+ */
+export const HubDrift = z.object({
+  hub: HubName,
+  /** When that reconcile ran (ISO). */
+  at: z.string(),
+  /** Short keys of peers not made by Tunnelgate, live and/or in the config file. */
+  foreign: z.array(z.string()),
+  /** Overlapping AllowedIPs, one line each naming both holders. */
+  overlaps: z.array(z.string()),
+});
+export type HubDrift = z.infer<typeof HubDrift>;
+
 /** Exactly what provisioning a request will change, shown to approvers before they approve. */
 export const ChangePreview = z.object({
   hub: HubName,
@@ -26,6 +41,8 @@ export const ChangePreview = z.object({
   /** Time-bound access in ms, absent for permanent access. */
   forMs: z.number().int().positive().optional(),
   approvalsRequired: z.number().int().min(1),
+  /** Set when the hub's last reconcile found foreign peers or overlaps. */
+  drift: HubDrift.optional(),
 });
 export type ChangePreview = z.infer<typeof ChangePreview>;
 
@@ -74,14 +91,45 @@ export type AuditEntryView = z.infer<typeof AuditEntryView>;
 export const AuditBreakView = z.object({ seq: z.string(), at: z.string().optional(), reason: z.string() });
 export type AuditBreakView = z.infer<typeof AuditBreakView>;
 
-/** One difference between a hub and the inventory, found by reconcile. */
+/** Where a peer was seen on a hub: the live interface, the config file, or both. */
+export const PeerPlace = z.enum(['live', 'file', 'both']);
+export type PeerPlace = z.infer<typeof PeerPlace>;
+
+/**
+ * One difference between a hub and the inventory, found by reconcile. A `foreign` finding is a
+ * peer Tunnelgate did not make (its facts in `foreign`); an `overlap` names both holders.
+ */
 export const DriftFinding = z.object({
-  type: z.enum(['unknown-peer', 'missing-live', 'missing-file', 'restored', 'overlap']),
+  type: z.enum(['foreign', 'missing-live', 'missing-file', 'restored', 'overlap']),
   publicKey: z.string(),
   peer: z.string().optional(),
   detail: z.string(),
+  foreign: z
+    .object({
+      shortKey: z.string(),
+      allowedIps: z.array(z.string()),
+      endpoint: z.string().nullable(),
+      /** Latest handshake (ISO); null when never or not live. */
+      latestHandshake: z.string().nullable(),
+      where: PeerPlace,
+    })
+    .optional(),
+  /** The two holders (peer name, or short key of a foreign peer) and their overlapping blocks. */
+  overlap: z.object({ a: z.string(), cidrA: z.string(), b: z.string(), cidrB: z.string() }).optional(),
 });
 export type DriftFinding = z.infer<typeof DriftFinding>;
+
+/** One peer put under management by `/vpn adopt` or `tunnelgate hub adopt`. */
+export const AdoptedPeer = z.object({
+  peer: PeerName,
+  owner: UserId,
+  publicKey: z.string(),
+  address: z.string(),
+  allowedIps: z.array(z.string()),
+  /** Where the peer was: a live-only peer gets a new section in the config file. */
+  where: PeerPlace,
+});
+export type AdoptedPeer = z.infer<typeof AdoptedPeer>;
 
 export const Reply = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('help'), text: z.string() }),
@@ -203,6 +251,13 @@ export const Reply = z.discriminatedUnion('kind', [
     hub: HubName,
     inSync: z.boolean(),
     findings: z.array(DriftFinding),
+  }),
+  /** Peers adopted on a hub, or (`dryRun`) what adopting would change. */
+  z.object({
+    kind: z.literal('adopt.report'),
+    hub: HubName,
+    dryRun: z.boolean(),
+    peers: z.array(AdoptedPeer),
   }),
   z.object({ kind: z.literal('job.queued'), jobId: z.string(), text: z.string() }),
   /** `/vpn diagnose`: the playbook's five steps with verdicts, evidence and findings. */

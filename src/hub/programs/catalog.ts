@@ -8,6 +8,7 @@ import { MODES } from '../facts/file-modes.js';
 import { RULESET } from '../facts/firewall.js';
 import { LISTENERS } from '../facts/listeners.js';
 import { CONNTRACK, PMTU } from '../facts/probes.js';
+import { ADOPT } from './adopt.js';
 import { SET_EXPIRES } from './expiry.js';
 import { CHMOD_PRIVATE, FORWARDING, MASQUERADE } from './fixes.js';
 import { CHECK, DUMP, PERSIST, READ_CONF, UNPERSIST, WG_REMOVE, WG_SET, WG_STAGE } from './peers.js';
@@ -25,6 +26,7 @@ const CATALOG: readonly HubProgram[] = [
   DUMP,
   READ_CONF,
   SET_EXPIRES,
+  ADOPT,
   // Key rotation.
   WATCH,
   COMMIT,

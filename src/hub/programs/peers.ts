@@ -45,30 +45,39 @@ echo appended`;
 
 /**
  * An awk program (quoted for sh) that prints its input without the [Peer] sections whose
- * PublicKey is in the awk variable `keys` (space-separated), each with the blank line before it
- * (the one `renderPeerSection` adds). Keys are compared as strings, never as patterns.
+ * PublicKey is in the awk variable `keys` (space-separated). A section is what `wg/conf.ts` calls
+ * one: its header and body, with the blank and comment lines right above the header from the
+ * first blank line of that run on (for a section Tunnelgate appended, the one blank line
+ * `renderPeerSection` adds); the comment block above the NEXT header stays with that next section.
+ * So removing a hand-made peer keeps every other byte. Keys are compared as strings, never as
+ * patterns.
  */
 export const DROP_PEERS_AWK = `'
+  function blank(s) { return s ~ /^[ \\t\\r]*$/ }
+  function plain(s) { return s ~ /^[ \\t]*#/ && s !~ /^# tunnelgate:/ }
   BEGIN { n = split(keys, list, " "); for (i = 1; i <= n; i++) wanted[list[i]] = 1 }
   { lines[NR] = $0 }
   END {
-    start = 0
-    for (i = 1; i <= NR + 1; i++) {
-      head = (i <= NR) && (lines[i] ~ /^[ \\t]*\\[/)
-      if (i > NR || head) {
-        if (start > 0 && target) {
-          for (j = start; j < i; j++) drop[j] = 1
-          if (start > 1 && lines[start - 1] ~ /^[ \\t\\r]*$/) drop[start - 1] = 1
-        }
-        if (i <= NR) { start = i; target = 0 }
-      }
-      if (i <= NR && start > 0) {
+    h = 0
+    for (i = 1; i <= NR; i++) if (lines[i] ~ /^[ \\t]*\\[/) head[++h] = i
+    for (k = 1; k <= h; k++) {
+      floor = k > 1 ? head[k - 1] : 0
+      s = head[k]
+      while (s - 1 > floor && (blank(lines[s - 1]) || plain(lines[s - 1]))) s--
+      while (s < head[k] && !blank(lines[s])) s++
+      lead[k] = s
+    }
+    lead[h + 1] = NR + 1
+    for (k = 1; k <= h; k++) {
+      target = 0
+      for (i = head[k] + 1; i < lead[k + 1]; i++) {
         line = lines[i]; sub(/^[ \\t]+/, "", line)
         if (tolower(substr(line, 1, 9)) == "publickey") {
           v = line; sub(/^[^=]*=[ \\t]*/, "", v); sub(/[ \\t\\r]+$/, "", v)
           if (v in wanted) target = 1
         }
       }
+      if (target) for (i = lead[k]; i < lead[k + 1]; i++) drop[i] = 1
     }
     for (i = 1; i <= NR; i++) if (!(i in drop)) print lines[i]
   }'`;
@@ -173,9 +182,14 @@ export function provisionSteps(
 ): Step[] {
   return [
     wgSetStep(hub, peer.publicKey, peer.allowedIps),
-    programStep('persist', PERSIST, [hub.interface, hub.configPath, peer.publicKey], { input: peer.section }),
+    persistStep('persist', hub, peer.publicKey, peer.section),
     checkStep(hub, peer.publicKey),
   ];
+}
+
+/** Step `name`: appends `section` (a rendered [Peer] section of `publicKey`) to the config file. */
+export function persistStep(name: string, hub: HubConfig, publicKey: string, section: string): Step {
+  return programStep(name, PERSIST, [hub.interface, hub.configPath, publicKey], { input: section });
 }
 
 /** Steps that remove a peer live and from the config file, then report what is left. */

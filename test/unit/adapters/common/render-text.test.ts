@@ -144,7 +144,22 @@ const samples: { [K in ReplyKind]: unknown } = {
     kind: 'reconcile.report',
     hub: 'hub1',
     inSync: false,
-    findings: [{ type: 'unknown-peer', publicKey: 'ZZZ=', detail: 'on the hub but not in the inventory' }],
+    findings: [{ type: 'foreign', publicKey: 'ZZZ=', detail: 'not made by Tunnelgate' }],
+  },
+  'adopt.report': {
+    kind: 'adopt.report',
+    hub: 'hub1',
+    dryRun: true,
+    peers: [
+      {
+        peer: 'alice-gw',
+        owner: 'alice',
+        publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=',
+        address: '10.6.0.2/32',
+        allowedIps: ['10.6.0.2/32', '192.168.50.0/24'],
+        where: 'both',
+      },
+    ],
   },
   'job.queued': { kind: 'job.queued', jobId: 'job-17', text: 'Listing peers on hub1…' },
   'diagnose.report': {
@@ -422,6 +437,20 @@ describe('renderText', () => {
     expect(text).toMatch(/Client AllowedIPs\s+0\.0\.0\.0\/0/);
   });
 
+  it('warns in the review when the hub has foreign peers or overlapping AllowedIPs', () => {
+    const drift = {
+      hub: 'hub1',
+      at: '2025-05-01T08:00:00.000Z',
+      foreign: ['Ab12Cd34…'],
+      overlaps: ['10.6.0.2/32 of foreign Ab12Cd34… overlaps 10.6.0.0/28 of foreign Zz99Yy88…'],
+    };
+    const text = renderText(Reply.parse({ kind: 'request.review', request, preview: { ...preview, drift } }));
+    expect(text).toContain(
+      'Warning: hub hub1 has drifted (reconcile at 2025-05-01T08:00:00.000Z): 1 foreign peer not made by Tunnelgate (Ab12Cd34…); 1 AllowedIPs overlap (10.6.0.2/32 of foreign Ab12Cd34… overlaps 10.6.0.0/28 of foreign Zz99Yy88…). See /vpn reconcile hub1.',
+    );
+    expect(renderText(sample('request.review'))).not.toContain('drifted');
+  });
+
   it('shows permanent access when there is no duration', () => {
     const { forMs: _omit, ...permanent } = preview;
     const text = renderText(Reply.parse({ kind: 'request.pending', request, preview: permanent }));
@@ -514,7 +543,15 @@ describe('renderText', () => {
   it('lists drift findings', () => {
     const text = renderText(sample('reconcile.report'));
     expect(text).toContain('has drifted');
-    expect(text).toMatch(/unknown-peer\s+-\s+ZZZ=\s+on the hub but not in the inventory/);
+    expect(text).toMatch(/foreign\s+-\s+ZZZ=\s+not made by Tunnelgate/);
+  });
+
+  it('says a dry run of adopt changed nothing and lists the peers it would adopt', () => {
+    const text = renderText(sample('adopt.report'));
+    expect(text).toContain(
+      'Dry run: adopting would put 1 peer(s) on hub hub1 under management; nothing was changed.',
+    );
+    expect(text).toMatch(/alice-gw\s+alice\s+10\.6\.0\.2\/32\s+10\.6\.0\.2\/32,192\.168\.50\.0\/24\s+both/);
   });
 });
 

@@ -48,6 +48,22 @@ describe('renderDiscord', () => {
     expect(JSON.stringify(denied.embeds)).toContain('denied');
   });
 
+  it('adds a drift field to the review when the hub has foreign peers or overlaps', () => {
+    const base = review('pending');
+    if (base.kind !== 'request.review') throw new Error(base.kind);
+    const drift = {
+      hub: base.preview.hub,
+      at: '2025-01-01T00:00:00.000Z',
+      foreign: [],
+      overlaps: ['10.66.1.0/28 of a overlaps 10.66.1.2/32 of b'],
+    };
+    const fields = renderDiscord({ ...base, preview: { ...base.preview, drift } }).embeds[0]?.fields ?? [];
+    expect(fields.find((f) => f.name === 'Hub drift')?.value).toContain(
+      '1 AllowedIPs overlap (10.66.1.0/28 of a overlaps 10.66.1.2/32 of b)',
+    );
+    expect((renderDiscord(base).embeds[0]?.fields ?? []).some((f) => f.name === 'Hub drift')).toBe(false);
+  });
+
   it('attaches a config as a .conf file and its QR code as a PNG, with no key in the message text', () => {
     const payload = renderDiscord({
       kind: 'peer.config',

@@ -38,9 +38,18 @@ describe('the /vpn application command', () => {
         'fix',
         'rotate',
         'extend',
+        'reconcile',
+        'adopt',
         'help',
       ]),
     );
+    const adopt = subs.adopt as { options: { name: string; type: number; required?: boolean }[] };
+    expect(adopt.options.map((o) => [o.name, o.type, o.required ?? false])).toEqual([
+      ['hub', 3, true],
+      ['key_prefix', 3, true],
+      ['owner', 6, true],
+      ['name', 3, true],
+    ]);
     const request = subs.request as {
       options: { name: string; type: number; required?: boolean; choices?: unknown[] }[];
     };
@@ -80,6 +89,27 @@ describe('the /vpn application command', () => {
 });
 
 describe('commandFromInvocation', () => {
+  it('maps reconcile to an optional hub and adopt to its prefix, owner and device name', () => {
+    expect(commandFromInvocation({ subcommand: 'reconcile', options: {} })).toEqual({ verb: 'reconcile' });
+    expect(commandFromInvocation({ subcommand: 'reconcile', options: { hub: 'hub2' } })).toEqual({
+      verb: 'reconcile',
+      hub: 'hub2',
+    });
+    expect(
+      commandFromInvocation({
+        subcommand: 'adopt',
+        options: { hub: 'hub1', key_prefix: 'xTIBA5rb', owner: 'U123', name: 'office-gw' },
+      }),
+    ).toEqual({ verb: 'adopt', hub: 'hub1', keyPrefix: 'xTIBA5rb', owner: 'U123', device: 'office-gw' });
+    const bad = thrownError(() =>
+      commandFromInvocation({
+        subcommand: 'adopt',
+        options: { hub: 'hub1', key_prefix: 'xTIBA5rb', owner: 'U123', name: 'Office GW' },
+      }),
+    );
+    expect(bad?.message).toMatch(/^\/vpn adopt: name: device names are/);
+  });
+
   it('builds a request from typed options, durations in milliseconds', () => {
     expect(
       commandFromInvocation({

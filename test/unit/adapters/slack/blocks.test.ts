@@ -55,6 +55,16 @@ describe('Slack rendering', () => {
     expect(card).toContain('tunnelgate_deny');
   });
 
+  it('warns on the card when the hub has foreign peers or overlaps, and only then', () => {
+    const drift = { hub: 'hub1', at: '2025-01-01T00:00:00.000Z', foreign: ['Ab12Cd34…'], overlaps: [] };
+    const card = JSON.stringify(
+      approvalCard(request, { ...preview, drift } as unknown as ChangePreview).blocks,
+    );
+    expect(card).toContain(':warning: Warning: hub hub1 has drifted');
+    expect(card).toContain('1 foreign peer not made by Tunnelgate (Ab12Cd34…)');
+    expect(JSON.stringify(approvalCard(request, preview).blocks)).not.toContain('drifted');
+  });
+
   it('escapes what users typed so it cannot mention @channel or forge links', () => {
     const card = JSON.stringify(approvalCard(request, preview).blocks);
     expect(card).not.toContain('<!channel>');

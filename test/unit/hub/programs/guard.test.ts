@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubConfig } from '../../../../src/config/schema.js';
 import { readSteps } from '../../../../src/hub/facts/facts.js';
+import { adoptStep } from '../../../../src/hub/programs/adopt.js';
 import { hubPrograms } from '../../../../src/hub/programs/catalog.js';
 import { setExpiresStep } from '../../../../src/hub/programs/expiry.js';
 import { fixSteps } from '../../../../src/hub/programs/fixes.js';
@@ -27,7 +28,7 @@ import {
 import type { Step } from '../../../../src/hub/ssh/remote-script.js';
 import { renderPeerSection } from '../../../../src/wg/conf.js';
 import { PublicKey } from '../../../../src/wg/keys.js';
-import { PeerMeta } from '../../../../src/wg/peer-meta.js';
+import { formatPeerMetaLine, PeerMeta } from '../../../../src/wg/peer-meta.js';
 import { SUDO_HUB } from '../../../support/hub-config.js';
 
 const KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
@@ -101,6 +102,7 @@ function workerCalls(): Call[] {
     dumpStep(hub),
     readConfStep(hub),
     setExpiresStep(hub, KEY, '2026-12-24T15:00:00.000Z'),
+    adoptStep('adopt', hub, KEY, formatPeerMetaLine(meta)),
     ...fixSteps(hub, { type: 'enable-forwarding' }),
     ...fixSteps(hub, { type: 'chmod-600', paths: [join(confDir, 'wg0.key')] }),
   ];

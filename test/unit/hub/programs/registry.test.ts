@@ -171,6 +171,7 @@ describe('sudo mode', () => {
 describe('the programs a bootstrapped hub installs', () => {
   it('holds every program the workers and runbooks run, so a bootstrapped hub has them all', () => {
     expect(hubPrograms().map((p) => p.name)).toEqual([
+      'tunnelgate-adopt',
       'tunnelgate-check',
       'tunnelgate-chmod-private',
       'tunnelgate-commit',
