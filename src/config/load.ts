@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TunnelgateError } from '../core/errors.js';
 import { TunnelgateConfig } from './schema.js';
+import { describeUnknownKeys } from './unknown-keys.js';
 
 /** The path the process reads its configuration from. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -23,9 +24,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-/** Every problem of a failed parse, one `path: message` line each. */
+/** Every problem of a failed parse, one `path: message` line each (an unknown key with a guess). */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return describeUnknownKeys(TunnelgateConfig, issue.path, issue.keys, formatPath);
+    }
     const where = formatPath(issue.path);
     return where === '' ? issue.message : `${where}: ${issue.message}`;
   });
@@ -82,8 +86,18 @@ export function parseConfig(
     const lines = doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`);
     throw new TunnelgateError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
   }
+  let data: unknown;
+  try {
+    // yaml refuses more than maxAliasCount alias expansions (an alias bomb) and unresolved aliases.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new TunnelgateError('CONFIG_INVALID', `invalid configuration:\nYAML: ${reason}`, {
+      hint: 'write the values out instead of nesting aliases (*name) of anchors (&name)',
+    });
+  }
   const problems: string[] = [];
-  const raw = substituteEnv(doc.toJS() ?? {}, options.env ?? process.env, [], problems);
+  const raw = substituteEnv(data ?? {}, options.env ?? process.env, [], problems);
   const parsed = TunnelgateConfig.safeParse(raw);
   if (!parsed.success) {
     // A value whose variable is unset already has its problem; don't report it twice.
