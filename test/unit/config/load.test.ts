@@ -98,7 +98,9 @@ policy:
     expect(problems(both)).toEqual([
       'discord: slack and discord are both configured, but one Tunnelgate serves one chat platform (roles, approvals and DMs use its user ids): keep one of the two sections',
     ]);
-    expect(parseConfig(`${HUB}discord:\n  token: t\n  guildId: '1'\n`, { baseDir: '/', env: {} }).discord?.token).toBe('t');
+    expect(
+      parseConfig(`${HUB}discord:\n  token: t\n  guildId: '1'\n`, { baseDir: '/', env: {} }).discord?.token,
+    ).toBe('t');
   });
 
   it('reports YAML syntax errors', () => {

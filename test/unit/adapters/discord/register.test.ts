@@ -46,7 +46,9 @@ describe('tunnelgate discord register', () => {
   });
 
   it('needs a token', async () => {
-    await expect(registerCommands(config({ guildId: '42', token: undefined }), { global: true })).rejects.toMatchObject({
+    await expect(
+      registerCommands(config({ guildId: '42', token: undefined }), { global: true }),
+    ).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
   });
