@@ -2,10 +2,11 @@
  * Consumes the notify queue (messages from workers) and hands each message to the adapter's
  * outlet. When a peer was provisioned, its owner first gets the private client config.
  */
-import { type ConnectionOptions, type Job, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { toTunnelgateError } from '../core/errors.js';
 import { errorReply } from '../domain/error-reply.js';
 import type { Message } from '../domain/models/reply.js';
+import { startJobLog } from '../queue/job-log.js';
 import { openJob } from '../queue/job-mac.js';
 import { NotifyJob, QUEUE } from '../queue/jobs.js';
 import { configMessage, forgetSealedKey, rotationConfigMessage } from './config-delivery.js';
@@ -43,8 +44,17 @@ export function startNotifier(ctx: BotContext, outlet: Outlet, connection: Conne
   return new Worker(
     QUEUE.notify,
     async (job: Job) => {
-      const { messages } = NotifyJob.parse(openJob(ctx.signer, QUEUE.notify, job.data));
-      for (const message of messages) await deliverWorkerMessage(ctx, outlet, message);
+      const log = startJobLog(ctx.logger, job, undefined);
+      try {
+        const { messages } = NotifyJob.parse(openJob(ctx.signer, QUEUE.notify, job.data));
+        for (const message of messages) await deliverWorkerMessage(ctx, outlet, message);
+        log.end('ok');
+      } catch (thrown) {
+        const final =
+          thrown instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        log.end(final ? 'failed' : 'retrying', thrown);
+        throw thrown;
+      }
     },
     { connection, prefix: ctx.config.redis.prefix, concurrency: 1 },
   );

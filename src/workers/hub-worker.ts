@@ -4,7 +4,8 @@
  * are retried with backoff, and only the last attempt reports the failure to people.
  */
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { type TunnelgateError, toTunnelgateError } from '../core/errors.js';
+import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
+import { startJobLog } from '../queue/job-log.js';
 import { openJob } from '../queue/job-mac.js';
 import { HubJob, QUEUE } from '../queue/jobs.js';
 import type { WorkerContext } from './context.js';
@@ -84,15 +85,26 @@ function tellLeads(ctx: WorkerContext, text: string, jobId: string | undefined):
   );
 }
 
-/** Processes one hub job, classifying failures for BullMQ. */
+/** Processes one hub job, classifying failures for BullMQ; logs one line when it ends. */
 export async function processHubJob(ctx: WorkerContext, job: Job): Promise<unknown> {
-  const parsed = HubJob.safeParse(openJob(ctx.signer, job.queueName, job.data));
+  let parsed: ReturnType<typeof HubJob.safeParse>;
+  try {
+    parsed = HubJob.safeParse(openJob(ctx.signer, job.queueName, job.data));
+  } catch (thrown) {
+    // A missing or wrong signature: the job was not added by a process holding the secret.
+    startJobLog(ctx.logger, job, undefined).end('failed', new TunnelgateError('FORBIDDEN', 'unsigned job'));
+    throw thrown;
+  }
+  const log = startJobLog(ctx.logger, job, parsed.data);
   if (!parsed.success) {
     ctx.logger.error({ jobId: job.id, issues: parsed.error.issues }, 'invalid hub job payload');
+    log.end('failed', new TunnelgateError('INPUT_INVALID', 'invalid hub job payload'));
     throw new UnrecoverableError(`invalid hub job payload: ${parsed.error.message}`);
   }
   try {
-    return await runHubJob(ctx, parsed.data, job.id);
+    const result = await runHubJob(ctx, parsed.data, job.id);
+    log.end('ok');
+    return result;
   } catch (thrown) {
     const error = toTunnelgateError(thrown);
     // Queues.addHub always sets attempts (config worker.attempts); a job without it runs once.
@@ -109,6 +121,7 @@ export async function processHubJob(ctx: WorkerContext, job: Job): Promise<unkno
       },
       error.message,
     );
+    log.end(final ? 'failed' : 'retrying', error);
     if (!final) throw error;
     await reportFinalFailure(ctx, parsed.data, error, job.id);
     throw new UnrecoverableError(`${error.code}: ${error.message}`);
