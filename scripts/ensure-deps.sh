@@ -10,7 +10,8 @@ missing=()
 while read -r cmd pkg _; do
   case $cmd in '' | '#'*) continue ;; esac
   [ "$pkg" = - ] && continue
-  PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  # type -P: a file on PATH, not a shell builtin of the same name (kill, echo, test).
+  PATH="$PATH:/usr/sbin:/sbin" type -P "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done <scripts/deps.txt
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
