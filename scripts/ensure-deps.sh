@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # Installs what Tunnelgate needs on a fresh Debian machine, and nothing that is already there:
-# the Debian packages the lab and the embedded Redis use, then `npm ci` when node_modules is
-# missing or older than package-lock.json. Safe to run on every `npm test` / `npm run demo`.
+# the Debian package of every program in scripts/deps.txt that is missing, then `npm ci` when
+# node_modules is missing or older than package-lock.json. Safe to run on every `npm test` / `npm run demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A need=(
-  [redis-server]=redis-server [sshd]=openssh-server [wg]=wireguard-tools
-  [wireguard-go]=wireguard-go [nft]=nftables [ip]=iproute2 [ping]=iputils-ping
-  [ss]=iproute2 [sudo]=sudo
-)
+# scripts/deps.txt: one program per line and the Debian package that provides it ("-": not ours).
 missing=()
-for cmd in "${!need[@]}"; do
-  PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
-done
+while read -r cmd pkg _; do
+  case $cmd in '' | '#'*) continue ;; esac
+  [ "$pkg" = - ] && continue
+  # type -P: a file on PATH, not a shell builtin of the same name (kill, echo, test).
+  PATH="$PATH:/usr/sbin:/sbin" type -P "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+done <scripts/deps.txt
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "ensure-deps: missing Debian packages (${missing[*]}); run as root or install them" >&2

@@ -3,10 +3,11 @@
  * outlet. When a peer was provisioned (or a rotation staged), its owner first gets the private
  * client config (bot/config-redelivery.ts: kept sealed and retried until it was delivered).
  */
-import { type ConnectionOptions, type Job, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { toTunnelgateError } from '../core/errors.js';
 import { errorReply } from '../domain/error-reply.js';
 import type { Message } from '../domain/models/reply.js';
+import { startJobLog } from '../queue/job-log.js';
 import { openJob } from '../queue/job-mac.js';
 import { NotifyJob, QUEUE } from '../queue/jobs.js';
 import { configNews, deliverConfig } from './config-redelivery.js';
@@ -48,8 +49,17 @@ export function startNotifier(
   return new Worker(
     queue,
     async (job: Job) => {
-      const { messages, configAttempt } = NotifyJob.parse(openJob(ctx.signer, queue, job.data));
-      for (const message of messages) await deliverWorkerMessage(ctx, outlet, message, configAttempt);
+      const log = startJobLog(ctx.logger, job, undefined);
+      try {
+        const { messages, configAttempt } = NotifyJob.parse(openJob(ctx.signer, queue, job.data));
+        for (const message of messages) await deliverWorkerMessage(ctx, outlet, message, configAttempt);
+        log.end('ok');
+      } catch (thrown) {
+        const final =
+          thrown instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        log.end(final ? 'failed' : 'retrying', thrown);
+        throw thrown;
+      }
     },
     { connection, prefix: ctx.config.redis.prefix, concurrency: 1 },
   );

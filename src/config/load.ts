@@ -11,6 +11,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TunnelgateError } from '../core/errors.js';
 import { TunnelgateConfig } from './schema.js';
+import { describeUnknownKeys } from './unknown-keys.js';
 
 /** The path the process reads its configuration from. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -25,15 +26,18 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-/** One problem of a failed parse as `path: message`. */
-function formatIssue(issue: z.ZodError['issues'][number]): string {
+/** The lines of one problem of a failed parse, `path: message` (an unknown key with a guess). */
+function formatIssue(issue: z.ZodError['issues'][number]): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return describeUnknownKeys(TunnelgateConfig, issue.path, issue.keys, formatPath);
+  }
   const where = formatPath(issue.path);
-  return where === '' ? issue.message : `${where}: ${issue.message}`;
+  return [where === '' ? issue.message : `${where}: ${issue.message}`];
 }
 
-/** Every problem of a failed parse, one `path: message` line each. */
+/** Every problem of a failed parse, one `path: message` line each (an unknown key with a guess). */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map(formatIssue);
+  return error.issues.flatMap(formatIssue);
 }
 
 /** A value that is exactly `${NAME}` with NAME unset or empty: the key counts as not set. */
@@ -115,9 +119,19 @@ export function parseConfig(
     const lines = doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`);
     throw new TunnelgateError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
   }
+  let data: unknown;
+  try {
+    // yaml refuses more than maxAliasCount alias expansions (an alias bomb) and unresolved aliases.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new TunnelgateError('CONFIG_INVALID', `invalid configuration:\nYAML: ${reason}`, {
+      hint: 'write the values out instead of nesting aliases (*name) of anchors (&name)',
+    });
+  }
   const env = options.env ?? process.env;
   const out: Substitution = { problems: [], notSet: new Map() };
-  const raw = withDataDirDefault(substituteEnv(doc.toJS() ?? {}, env, [], out), env);
+  const raw = withDataDirDefault(substituteEnv(data ?? {}, env, [], out), env);
   const { problems } = out;
   const parsed = TunnelgateConfig.safeParse(raw);
   if (!parsed.success) {
@@ -128,9 +142,9 @@ export function parseConfig(
       const variable = out.notSet.get(where);
       if (unset.has(where)) continue;
       problems.push(
-        variable === undefined
+        ...(variable === undefined
           ? formatIssue(issue)
-          : `${where}: environment variable ${variable} is not set (or empty), and this key is required`,
+          : [`${where}: environment variable ${variable} is not set (or empty), and this key is required`]),
       );
     }
   }

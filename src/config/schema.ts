@@ -1,6 +1,7 @@
 /**
  * The schema of `tunnelgate.yaml`: the single source of truth for configuration. Every default
- * lives here; `tunnelgate.example.yaml` documents the same keys with comments.
+ * lives here; `tunnelgate.example.yaml` documents the same keys with comments. Every object is
+ * strict (`z.strictObject`): an unknown key is refused, never silently ignored.
  */
 import { z } from 'zod';
 import { Duration } from '../core/duration.js';
@@ -14,7 +15,7 @@ const HostPort = z
 const IpAddress = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
 
 /** Per-hub SSH tuning; the defaults suit a hub a few milliseconds away. */
-export const SshTuning = z.object({
+export const SshTuning = z.strictObject({
   /** Key exchange + auth must finish within this (default 10 s). */
   connectTimeoutMs: z.number().int().positive().default(10_000),
   /** One remote command may run this long before it is abandoned (default 60 s). */
@@ -28,7 +29,7 @@ export type SshTuning = z.infer<typeof SshTuning>;
 
 /** One WireGuard hub the bot manages over SSH. */
 export const HubConfig = z
-  .object({
+  .strictObject({
     name: HubName,
     host: z.string().min(1),
     port: z.number().int().min(1).max(65_535).default(22),
@@ -72,16 +73,16 @@ export const HubConfig = z
 export type HubConfig = z.infer<typeof HubConfig>;
 
 /** Who may do what. Ids are chat user ids (Slack, Discord) or shell user names. */
-export const RolesConfig = z.object({
+export const RolesConfig = z.strictObject({
   leads: z.array(z.string().min(1)).default([]),
   oncall: z.array(z.string().min(1)).default([]),
 });
 export type RolesConfig = z.infer<typeof RolesConfig>;
 
 /** Lifecycle policy: approvals, expiry, rotation and reminders. */
-export const PolicyConfig = z.object({
+export const PolicyConfig = z.strictObject({
   approvals: z
-    .object({
+    .strictObject({
       split: z.number().int().min(1).default(1),
       full: z.number().int().min(1).default(2),
     })
@@ -130,7 +131,7 @@ export const PolicyConfig = z.object({
   keepFinished: Duration.default(30 * 86_400_000),
   /** `/vpn breakglass`: default and longest grant, and grants per user in any 7 days. */
   breakGlass: z
-    .object({
+    .strictObject({
       for: Duration.default(4 * 3_600_000),
       max: Duration.default(12 * 3_600_000),
       perWeek: z.number().int().min(1).default(3),
@@ -139,7 +140,7 @@ export const PolicyConfig = z.object({
 });
 export type PolicyConfig = z.infer<typeof PolicyConfig>;
 
-export const RedisConfig = z.object({
+export const RedisConfig = z.strictObject({
   /** Without it the process starts its own redis-server under `./var`. */
   url: z
     .string()
@@ -153,7 +154,7 @@ export const RedisConfig = z.object({
 });
 export type RedisConfig = z.infer<typeof RedisConfig>;
 
-export const SlackConfig = z.object({
+export const SlackConfig = z.strictObject({
   signingSecret: z.string().min(1).optional(),
   botToken: z.string().min(1).optional(),
   appToken: z.string().min(1).optional(),
@@ -165,7 +166,7 @@ export type SlackConfig = z.infer<typeof SlackConfig>;
 
 const Snowflake = z.string().regex(/^\d{1,20}$/, 'expected a Discord id (digits)');
 
-export const DiscordConfig = z.object({
+export const DiscordConfig = z.strictObject({
   token: z.string().min(1).optional(),
   applicationId: z.string().min(1).optional(),
   /**
@@ -188,7 +189,7 @@ const EnvName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment 
  * Who is on call, from PagerDuty or Opsgenie (see src/oncall/). Tokens come from the environment,
  * never from the file; the static `roles.oncall` list is merged in and is the fallback.
  */
-export const OncallConfig = z.object({
+export const OncallConfig = z.strictObject({
   provider: z.enum(['pagerduty', 'opsgenie']),
   /** API base URL (default https://api.pagerduty.com or https://api.opsgenie.com). */
   apiUrl: z.url().optional(),
@@ -212,7 +213,7 @@ export const OncallConfig = z.object({
 export type OncallConfig = z.infer<typeof OncallConfig>;
 
 /** Worker process tuning. */
-export const WorkerConfig = z.object({
+export const WorkerConfig = z.strictObject({
   /** A job's lock; a crashed worker's job is retried after it lapses (default 30s). */
   lockDuration: Duration.default(30_000),
   /** How often stalled jobs are looked for (default 30s). */
@@ -227,7 +228,7 @@ export const WorkerConfig = z.object({
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
 
 /** The `/healthz` and `/metrics` HTTP endpoint of every long-running process. */
-export const MetricsConfig = z.object({
+export const MetricsConfig = z.strictObject({
   /** Serve the endpoint at all (default true). */
   enabled: z.boolean().default(true),
   /** Listen address (default 127.0.0.1; use 0.0.0.0 in a container so Prometheus can scrape it). */
@@ -245,7 +246,7 @@ export type MetricsConfig = z.infer<typeof MetricsConfig>;
 
 /** The whole `tunnelgate.yaml`. */
 export const TunnelgateConfig = z
-  .object({
+  .strictObject({
     redis: RedisConfig.default(RedisConfig.parse({})),
     hubs: z.array(HubConfig).min(1, 'configure at least one hub'),
     roles: RolesConfig.default({ leads: [], oncall: [] }),

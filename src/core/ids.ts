@@ -95,9 +95,15 @@ export function newId(kind: 'r' | 'x' | 'k' | 'b' | 'v'): string {
   return id;
 }
 
-/** Network interface names (Linux IFNAMSIZ: at most 15 characters). */
+/**
+ * Network interface names (Linux IFNAMSIZ: at most 15 characters). Never starting with `-`: the
+ * name is an argument of wg, ip and nft, which would read it as an option.
+ */
 export const InterfaceName = z
   .string()
-  .regex(/^[a-zA-Z0-9_-]{1,15}$/, 'interface names are 1-15 characters: letters, digits, "_" and "-"')
+  .regex(
+    /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,14}$/,
+    'interface names are 1-15 characters: letters, digits, "_" and "-", not starting with "-"',
+  )
   .brand<'InterfaceName'>();
 export type InterfaceName = z.infer<typeof InterfaceName>;

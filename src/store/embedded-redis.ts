@@ -1,11 +1,13 @@
 /**
  * Redis for installs without `redis.url`: the process runs its own redis-server under
  * `<dataDir>/redis`, with the settings Tunnelgate depends on (append-only file, no eviction),
- * and {@link checkRedisPolicy} holds a configured Redis to the same eviction rule.
+ * and {@link checkRedisPolicy} holds a configured Redis to the same eviction rule. The server
+ * listens on no TCP port at all, only on a unix socket in a 0700 directory: nobody but this
+ * user can reach it (an unauthenticated TCP port would let any local user forge state).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Redis } from 'ioredis';
@@ -14,7 +16,7 @@ import type { Logger } from '../core/logger.js';
 
 /** A running embedded redis-server. */
 export interface EmbeddedRedis {
-  /** `redis://127.0.0.1:<port>`, for ioredis and BullMQ. */
+  /** The unix socket's path, which ioredis and BullMQ take as a URL. */
   url: string;
   /** Shuts the server down (SIGTERM, so it flushes the AOF) and waits for it to exit. Idempotent. */
   stop(): Promise<void>;
@@ -30,15 +32,17 @@ export interface EmbeddedRedisOptions {
   startTimeoutMs?: number;
 }
 
-const READY = /Ready to accept connections/;
-const PORT_TAKEN = /Address already in use/i;
-const PORT_ATTEMPTS = 5;
+/** "Ready to accept connections" (TCP) or "… now ready to accept connections at <socket>". */
+const READY = /ready to accept connections/i;
 const STOP_TIMEOUT_MS = 10_000;
+/** Below sun_path's 108 bytes; a longer dataDir gets its socket in a private temporary directory. */
+const MAX_SOCKET_PATH = 100;
 const OUTPUT_LINES_KEPT = 20;
 
 /**
- * Starts redis-server on 127.0.0.1 and a free port, with `appendonly yes` and
- * `maxmemory-policy noeviction`, data in `<dataDir>/redis`. Its pid is kept in
+ * Starts redis-server on the unix socket `<dataDir>/redis/redis.sock` (directory and socket 0700;
+ * `port 0`: no TCP listener), with `appendonly yes` and `maxmemory-policy noeviction`, data in
+ * `<dataDir>/redis`. Its pid is kept in
  * `<dataDir>/redis/redis.pid`; the server is stopped by `stop()` or when this process exits.
  * @throws TunnelgateError CONFLICT when a redis-server for the same dataDir is already running;
  * CONFIG_INVALID when redis-server is missing or the directory is unusable; INTERNAL when the
@@ -49,6 +53,8 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
   const pidFile = join(dir, 'redis.pid');
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // mkdir keeps an existing directory's mode (an older install's, or the umask's).
+    await chmod(dir, 0o700);
     await claimPidFile(pidFile);
   } catch (err) {
     if (err instanceof TunnelgateError) throw err;
@@ -58,23 +64,24 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
       cause: err,
     });
   }
+  let socketDir = dir;
   try {
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      const started = await launch(options, dir, port);
-      if (started.ok) {
-        const running = supervise(started.child, port, pidFile, options.logger);
-        await writeFile(pidFile, `${started.child.pid}\n`).catch(async (err: unknown) => {
-          await running.stop();
-          throw err;
-        });
-        return running;
-      }
-      if (!started.portTaken || attempt >= PORT_ATTEMPTS) throw started.error;
-      options.logger.debug({ port }, 'embedded redis: port taken, trying another');
+    if (join(dir, 'redis.sock').length > MAX_SOCKET_PATH) {
+      socketDir = await mkdtemp(join(tmpdir(), 'tg-redis-'));
     }
+    const socket = join(socketDir, 'redis.sock');
+    const started = await launch(options, dir, socket);
+    if (!started.ok) throw started.error;
+    const cleanup = socketDir === dir ? [pidFile] : [pidFile, socketDir];
+    const running = supervise(started.child, socket, cleanup, options.logger);
+    await writeFile(pidFile, `${started.child.pid}\n`).catch(async (err: unknown) => {
+      await running.stop();
+      throw err;
+    });
+    return running;
   } catch (err) {
     await rm(pidFile, { force: true });
+    if (socketDir !== dir) await rm(socketDir, { recursive: true, force: true });
     throw err;
   }
 }
@@ -111,16 +118,18 @@ export async function checkRedisPolicy(redis: Redis, logger: Logger): Promise<vo
   }
 }
 
-type Launch = { ok: true; child: ChildProcess } | { ok: false; portTaken: boolean; error: TunnelgateError };
+type Launch = { ok: true; child: ChildProcess } | { ok: false; error: TunnelgateError };
 
 /** Spawns the server and waits until it is ready, or has exited. */
-function launch(options: EmbeddedRedisOptions, dir: string, port: number): Promise<Launch> {
+function launch(options: EmbeddedRedisOptions, dir: string, socket: string): Promise<Launch> {
   const binary = options.binary ?? 'redis-server';
   const args = [
-    '--bind',
-    '127.0.0.1',
     '--port',
-    String(port),
+    '0',
+    '--unixsocket',
+    socket,
+    '--unixsocketperm',
+    '700',
     '--dir',
     dir,
     '--appendonly',
@@ -144,17 +153,16 @@ function launch(options: EmbeddedRedisOptions, dir: string, port: number): Promi
       clearTimeout(timer);
       resolve(result);
     };
-    const fail = (portTaken: boolean, message: string, cause?: unknown): void => {
+    const fail = (message: string, cause?: unknown): void => {
       const stderrTail = recent.join('\n');
       settle({
         ok: false,
-        portTaken,
         error: new TunnelgateError('INTERNAL', message, { stderrTail, cause }),
       });
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      fail(false, `embedded redis-server did not start within ${timeoutMs} ms`);
+      fail(`embedded redis-server did not start within ${timeoutMs} ms`);
     }, timeoutMs);
 
     for (const stream of [child.stdout, child.stderr]) {
@@ -171,28 +179,29 @@ function launch(options: EmbeddedRedisOptions, dir: string, port: number): Promi
       if (err.code === 'ENOENT') {
         settle({
           ok: false,
-          portTaken: false,
           error: new TunnelgateError('CONFIG_INVALID', `${binary} is not installed`, {
             hint: 'install redis-server, or set redis.url to an existing Redis',
             cause: err,
           }),
         });
       } else {
-        fail(false, `cannot start ${binary}: ${err.message}`, err);
+        fail(`cannot start ${binary}: ${err.message}`, err);
       }
     });
-    // `close` comes after the output is drained, so a port clash is seen in `recent`.
+    // `close` comes after the output is drained, so `recent` holds the server's last words.
     child.once('close', (code, signal) => {
-      fail(
-        recent.some((line) => PORT_TAKEN.test(line)),
-        `embedded redis-server exited during startup (${signal ?? `exit code ${code}`})`,
-      );
+      fail(`embedded redis-server exited during startup (${signal ?? `exit code ${code}`})`);
     });
   });
 }
 
 /** Wires a ready server to `stop()`, to process exit, and to a log line if it dies on its own. */
-function supervise(child: ChildProcess, port: number, pidFile: string, logger: Logger): EmbeddedRedis {
+function supervise(
+  child: ChildProcess,
+  socket: string,
+  cleanup: readonly string[],
+  logger: Logger,
+): EmbeddedRedis {
   let stopping: Promise<void> | undefined;
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -209,18 +218,18 @@ function supervise(child: ChildProcess, port: number, pidFile: string, logger: L
       logger.error({ code, signal }, 'embedded redis-server exited unexpectedly');
     }
   });
-  logger.info({ port, pid: child.pid }, 'embedded redis started');
+  logger.info({ socket, pid: child.pid }, 'embedded redis started');
 
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: socket,
     stop() {
       stopping ??= (async () => {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
         await exited;
         clearTimeout(timer);
-        await rm(pidFile, { force: true });
-        logger.info({ port }, 'embedded redis stopped');
+        for (const path of cleanup) await rm(path, { recursive: true, force: true });
+        logger.info({ socket }, 'embedded redis stopped');
       })();
       return stopping;
     },
@@ -261,21 +270,6 @@ async function isServerAlive(pid: number): Promise<boolean> {
   }
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null);
   return cmdline === null || /redis|node/.test(cmdline);
-}
-
-/** A free TCP port on 127.0.0.1 (it may be taken again before redis binds it; callers retry). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port assigned'));
-      });
-    });
-  });
 }
 
 /** `host:port` (or the socket path) of a client, without credentials. */

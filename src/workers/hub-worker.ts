@@ -4,7 +4,8 @@
  * are retried with backoff, and only the last attempt reports the failure to people.
  */
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { type TunnelgateError, toTunnelgateError } from '../core/errors.js';
+import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
+import { startJobLog } from '../queue/job-log.js';
 import { openJob } from '../queue/job-mac.js';
 import { HubJob, QUEUE } from '../queue/jobs.js';
 import { adopt, adoptFailed } from './adopt.js';
@@ -89,17 +90,28 @@ function tellLeads(ctx: WorkerContext, text: string, jobId: string | undefined):
   );
 }
 
-/** Processes one hub job, classifying failures for BullMQ. */
+/** Processes one hub job, classifying failures for BullMQ; logs one line when it ends. */
 export async function processHubJob(outer: WorkerContext, job: Job): Promise<unknown> {
-  const opened = openJob(outer.signer, job.queueName, job.data);
+  let opened: unknown;
+  try {
+    opened = openJob(outer.signer, job.queueName, job.data);
+  } catch (thrown) {
+    // A missing or wrong signature: the job was not added by a process holding the secret.
+    startJobLog(outer.logger, job, undefined).end('failed', new TunnelgateError('FORBIDDEN', 'unsigned job'));
+    throw thrown;
+  }
   const parsed = HubJob.safeParse(opened);
+  const log = startJobLog(outer.logger, job, parsed.data);
   if (!parsed.success) {
     outer.logger.error({ jobId: job.id, issues: parsed.error.issues }, 'invalid hub job payload');
+    log.end('failed', new TunnelgateError('INPUT_INVALID', 'invalid hub job payload'));
     throw new UnrecoverableError(`invalid hub job payload: ${parsed.error.message}`);
   }
   const ctx = repliesTo(outer, opened);
   try {
-    return await runHubJob(ctx, parsed.data, job.id);
+    const result = await runHubJob(ctx, parsed.data, job.id);
+    log.end('ok');
+    return result;
   } catch (thrown) {
     const error = toTunnelgateError(thrown);
     // Queues.addHub always sets attempts (config worker.attempts); a job without it runs once.
@@ -116,6 +128,7 @@ export async function processHubJob(outer: WorkerContext, job: Job): Promise<unk
       },
       error.message,
     );
+    log.end(final ? 'failed' : 'retrying', error);
     if (!final) throw error;
     await reportFinalFailure(ctx, parsed.data, error, job.id);
     throw new UnrecoverableError(`${error.code}: ${error.message}`);

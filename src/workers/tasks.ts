@@ -7,12 +7,13 @@
  * verifies the whole audit chain.
  */
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { toTunnelgateError } from '../core/errors.js';
+import { TunnelgateError, toTunnelgateError } from '../core/errors.js';
 import { expire } from '../domain/approval.js';
 import { hubConfig } from '../domain/hubs.js';
 import type { PeerView } from '../domain/models/reply.js';
 import { dumpStep } from '../hub/programs/peers.js';
 import { runScript } from '../hub/ssh/remote-script.js';
+import { startJobLog } from '../queue/job-log.js';
 import { openJob } from '../queue/job-mac.js';
 import { QUEUE, TaskJob } from '../queue/jobs.js';
 import { RotationStore } from '../store/rotations.js';
@@ -125,45 +126,66 @@ export async function expireRequest(ctx: WorkerContext, requestId: string, jobId
   return true;
 }
 
+/** Runs one task (the context already answers the reply outlet the job names, if any). */
+async function runTask(ctx: WorkerContext, task: TaskJob, jobId: string | undefined): Promise<unknown> {
+  switch (task.kind) {
+    case 'peers':
+      return readPeers(ctx, task, jobId);
+    case 'expire-request':
+      return expireRequest(ctx, task.requestId, jobId);
+    case 'reminder-check': {
+      // The scheduled maintenance run: pruning and the audit check need only Redis, so they go first.
+      const pruned = await pruneFinished(ctx);
+      const chain = await checkAuditChain(ctx);
+      return { ...(await runReminderCheck(ctx, jobId)), pruned, chainIntact: chain.intact };
+    }
+    case 'review-check':
+      return runReviewCheck(ctx);
+    case 'diagnose':
+      return diagnose(ctx, task, jobId);
+    case 'audit':
+      return audit(ctx, task, jobId);
+    case 'breakglass-poll':
+      return pollBreakGlass(ctx, task.requestId);
+    default: {
+      const unreachable: never = task;
+      throw new UnrecoverableError(`unknown task ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** Processes one task job; logs one line when it ends. */
+export async function processTask(outer: WorkerContext, job: Job): Promise<unknown> {
+  let payload: unknown;
+  try {
+    payload = openJob(outer.signer, QUEUE.tasks, job.data);
+  } catch (thrown) {
+    // A missing or wrong signature: the job was not added by a process holding the secret.
+    startJobLog(outer.logger, job, undefined).end('failed', new TunnelgateError('FORBIDDEN', 'unsigned job'));
+    throw thrown;
+  }
+  const parsed = TaskJob.safeParse(payload);
+  const log = startJobLog(outer.logger, job, parsed.data);
+  if (!parsed.success) {
+    log.end('failed', new TunnelgateError('INPUT_INVALID', 'invalid task payload'));
+    throw new UnrecoverableError(`invalid task payload: ${parsed.error.message}`);
+  }
+  try {
+    const result = await runTask(repliesTo(outer, payload), parsed.data, job.id);
+    log.end('ok');
+    return result;
+  } catch (thrown) {
+    const final = thrown instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    log.end(final ? 'failed' : 'retrying', thrown);
+    throw thrown;
+  }
+}
+
 /** Starts the tasks worker (parallel: these jobs never change a hub). */
-export function startTaskWorker(
-  outer: WorkerContext,
-  connection: ConnectionOptions,
-  concurrency = 8,
-): Worker {
-  return new Worker(
-    QUEUE.tasks,
-    async (job: Job) => {
-      const opened = openJob(outer.signer, QUEUE.tasks, job.data);
-      const parsed = TaskJob.safeParse(opened);
-      if (!parsed.success) throw new UnrecoverableError(`invalid task payload: ${parsed.error.message}`);
-      const ctx = repliesTo(outer, opened);
-      const task = parsed.data;
-      switch (task.kind) {
-        case 'peers':
-          return readPeers(ctx, task, job.id);
-        case 'expire-request':
-          return expireRequest(ctx, task.requestId, job.id);
-        case 'reminder-check': {
-          // The scheduled maintenance run: pruning and the audit check need only Redis, so they go first.
-          const pruned = await pruneFinished(ctx);
-          const chain = await checkAuditChain(ctx);
-          return { ...(await runReminderCheck(ctx, job.id)), pruned, chainIntact: chain.intact };
-        }
-        case 'review-check':
-          return runReviewCheck(ctx);
-        case 'diagnose':
-          return diagnose(ctx, task, job.id);
-        case 'audit':
-          return audit(ctx, task, job.id);
-        case 'breakglass-poll':
-          return pollBreakGlass(ctx, task.requestId);
-        default: {
-          const unreachable: never = task;
-          throw new UnrecoverableError(`unknown task ${JSON.stringify(unreachable)}`);
-        }
-      }
-    },
-    { connection, prefix: outer.config.redis.prefix, concurrency },
-  );
+export function startTaskWorker(ctx: WorkerContext, connection: ConnectionOptions, concurrency = 8): Worker {
+  return new Worker(QUEUE.tasks, (job: Job) => processTask(ctx, job), {
+    connection,
+    prefix: ctx.config.redis.prefix,
+    concurrency,
+  });
 }

@@ -221,8 +221,8 @@ lab.describe('hub bootstrap of a bare lab host', () => {
   it('runs the hub-wide PMTU probe as the tunnelgate user, and refuses the guard holes the review found', async () => {
     const conn = new HubConnection(hubEntry({ user: 'tunnelgate', sudo: true }), { logger });
     const program = (name: string) => `/usr/local/lib/tunnelgate/tunnelgate-${name}`;
-    const conf = '/etc/wireguard/wg0.conf';
-    const before = await bare().host.readFile(conf);
+    const confPath = '/etc/wireguard/wg0.conf';
+    const before = await bare().host.readFile(confPath);
     await bare().host.execChecked(['wg', 'set', 'wg0', 'peer', KEY, 'endpoint', '192.0.2.7:51820']);
     try {
       // Any peer's endpoint (no peer named): the probe ran, it was not refused by the guard.
@@ -239,10 +239,10 @@ lab.describe('hub bootstrap of a bare lab host', () => {
       expect(relative.exitCode).toBe(64);
       expect((await bare().host.execChecked(['ls', '-A', '/var/lib/tunnelgate/empty'])).stdout).toBe('');
       for (const input of [`${section}\0\n`, `PublicKey = ${KEY}\nAllowedIPs = 10.9.0.2/32\n`]) {
-        const refused = await conn.exec([program('persist'), 'wg0', conf, KEY], { input });
+        const refused = await conn.exec([program('persist'), 'wg0', confPath, KEY], { input });
         expect(refused.exitCode, JSON.stringify(input)).toBe(64);
       }
-      expect(await bare().host.readFile(conf)).toBe(before);
+      expect(await bare().host.readFile(confPath)).toBe(before);
     } finally {
       await bare().host.execChecked(['wg', 'set', 'wg0', 'peer', KEY, 'remove']);
       await conn.close();

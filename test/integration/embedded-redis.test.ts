@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,15 +48,14 @@ describe('startEmbeddedRedis', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('starts on 127.0.0.1 with AOF and noeviction, and stops', async () => {
+  it('starts with AOF and noeviction on a unix socket only, and stops', async () => {
     const server = await start();
-    expect(server.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(server.url).toBe(join(dataDir, 'redis', 'redis.sock'));
     const redis = client(server.url);
     expect(await redis.ping()).toBe('PONG');
     expect(await configGet(redis, 'appendonly')).toBe('yes');
     expect(await configGet(redis, 'maxmemory-policy')).toBe('noeviction');
     expect(await configGet(redis, 'dir')).toBe(join(dataDir, 'redis'));
-    expect(await configGet(redis, 'bind')).toBe('127.0.0.1');
     const pid = Number((await readFile(join(dataDir, 'redis', 'redis.pid'), 'utf8')).trim());
     expect(pid).toBeGreaterThan(0);
     redis.disconnect();
@@ -65,7 +64,34 @@ describe('startEmbeddedRedis', () => {
     await server.stop();
     expect(() => process.kill(pid, 0)).toThrow();
     await expect(stat(join(dataDir, 'redis', 'redis.pid'))).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(canConnect(Number(new URL(server.url).port))).resolves.toBe(false);
+    await expect(canConnect(server.url)).resolves.toBe(false);
+  });
+
+  it('opens no TCP listener, and keeps its socket in a 0700 directory nobody else can enter', async () => {
+    // A directory another user could already read, as an older install or a wide umask leaves it.
+    await mkdir(join(dataDir, 'redis'), { mode: 0o755 });
+    const server = await start();
+    const redis = client(server.url);
+    expect(await configGet(redis, 'port')).toBe('0');
+    const pid = Number((await readFile(join(dataDir, 'redis', 'redis.pid'), 'utf8')).trim());
+    expect(await tcpListeners(pid)).toEqual([]);
+    expect(await unixListeners(pid)).toEqual([server.url]);
+    expect((await stat(join(dataDir, 'redis'))).mode & 0o777).toBe(0o700);
+    expect((await stat(server.url)).mode & 0o077).toBe(0);
+  });
+
+  it('puts the socket of a dataDir too long for a socket path in a private temporary directory', async () => {
+    const deep = join(dataDir, 'x'.repeat(60), 'y'.repeat(40));
+    const server = await startEmbeddedRedis({ dataDir: deep, logger: recordingLogger().logger });
+    running.push(server);
+    expect(server.url.startsWith(join(dataDir, 'x'))).toBe(false);
+    expect(await client(server.url).ping()).toBe('PONG');
+    const socketDir = join(server.url, '..');
+    expect((await stat(socketDir)).mode & 0o777).toBe(0o700);
+    const pid = Number((await readFile(join(deep, 'redis', 'redis.pid'), 'utf8')).trim());
+    expect(await tcpListeners(pid)).toEqual([]);
+    await server.stop();
+    await expect(stat(socketDir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('keeps data across stop and start', async () => {
@@ -138,10 +164,9 @@ describe('checkRedisPolicy', () => {
     await expect(checkRedisPolicy(redis, logger)).resolves.toBeUndefined();
 
     await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
-    const port = new URL(server.url).port;
     await expect(checkRedisPolicy(redis, logger)).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
-      message: `redis at 127.0.0.1:${port} uses maxmemory-policy allkeys-lru; Tunnelgate needs noeviction (jobs and requests must not be evicted)`,
+      message: `redis at ${server.url} uses maxmemory-policy allkeys-lru; Tunnelgate needs noeviction (jobs and requests must not be evicted)`,
     });
   });
 
@@ -208,9 +233,45 @@ function freePort(): Promise<number> {
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** The socket inodes process `pid` holds open. */
+async function socketInodes(pid: number): Promise<Set<string>> {
+  const inodes = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode !== undefined) inodes.add(inode);
+  }
+  return inodes;
+}
+
+/** The local addresses of the TCP sockets (v4 and v6) process `pid` listens on, from /proc/net. */
+async function tcpListeners(pid: number): Promise<string[]> {
+  const mine = await socketInodes(pid);
+  const found: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const rows = (await readFile(table, 'utf8')).trim().split('\n').slice(1);
+    for (const row of rows) {
+      const [, local, , state, , , , , , inode] = row.trim().split(/\s+/);
+      if (state === '0A' && inode !== undefined && mine.has(inode)) found.push(local ?? '');
+    }
+  }
+  return found;
+}
+
+/** The paths of the unix sockets process `pid` listens on, from /proc/net/unix. */
+async function unixListeners(pid: number): Promise<string[]> {
+  const mine = await socketInodes(pid);
+  const rows = (await readFile('/proc/net/unix', 'utf8')).trim().split('\n').slice(1);
+  return rows.flatMap((row) => {
+    const [, , , flags, , , inode, path] = row.trim().split(/\s+/);
+    // Flags 00010000: __SO_ACCEPTCON, a listening socket.
+    return flags === '00010000' && inode !== undefined && mine.has(inode) && path ? [path] : [];
+  });
+}
+
+function canConnect(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(path);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);

@@ -5,7 +5,7 @@
  * an unavailable lab fails the run instead of skipping the lab tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,19 +26,19 @@ declare module 'vitest' {
   }
 }
 
-/** Programs the lab runs; sshd and nft usually live in sbin directories. */
-const LAB_PROGRAMS = [
-  'ip',
-  'nsenter',
-  'unshare',
-  'wg',
-  'wg-quick',
-  'wireguard-go',
-  'sshd',
-  'ssh-keygen',
-  'nft',
-  'ping',
-];
+/**
+ * The programs scripts/deps.txt lists with a Debian package (the one list ensure-deps.sh installs
+ * and test/unit/deploy/deps.test.ts checks the tree against); sshd and nft live in sbin.
+ */
+function labPrograms(): string[] {
+  const list = readFileSync(join(import.meta.dirname, '..', '..', 'scripts', 'deps.txt'), 'utf8');
+  return list
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, pkg]) => pkg !== undefined && pkg !== '-')
+    .map(([program]) => program ?? '');
+}
 
 async function onPath(program: string): Promise<boolean> {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
@@ -57,7 +57,7 @@ async function onPath(program: string): Promise<boolean> {
 async function labProblem(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'the lab needs root (network namespaces, mounts, nftables)';
   const missing = [];
-  for (const program of LAB_PROGRAMS) if (!(await onPath(program))) missing.push(program);
+  for (const program of labPrograms()) if (!(await onPath(program))) missing.push(program);
   if (missing.length > 0) return `missing programs: ${missing.join(', ')} (run scripts/ensure-deps.sh)`;
   try {
     await access('/dev/net/tun', constants.R_OK | constants.W_OK);
