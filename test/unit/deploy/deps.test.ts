@@ -39,9 +39,11 @@ const EXPLAINED_DYNAMIC: Record<string, string> = {
   'src/lab/faults.ts:file': 'host.argv([process.execPath, ...]): nsenter running node',
   'src/store/embedded-redis.ts:binary': "options.binary ?? 'redis-server'",
   'test/unit/hub/ssh/quote.test.ts:shell': "the shells of it.each(['/bin/sh', '/bin/bash'])",
-  'test/support/docker-stack.ts:file': "run(argv): its callers' argv arrays (must/sh: docker, git, ...) are scanned",
+  'test/support/docker-stack.ts:file':
+    "run(argv): its callers' argv arrays (must/sh: docker, git, ...) are scanned",
   'test/integration/docker-stack.test.ts:file': 'shellArgv(as): docker-compose exec bot tunnelgate shell',
-  'test/unit/hub/programs/guard.test.ts:path': 'the hub program files the test installs (their sh is scanned)',
+  'test/unit/hub/programs/guard.test.ts:path':
+    'the hub program files the test installs (their sh is scanned)',
 };
 
 /** Every program the TypeScript tree runs, and the unexplained dynamic child_process calls. */
