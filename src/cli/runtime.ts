@@ -19,6 +19,7 @@ import { rosterFromConfig } from '../oncall/roster.js';
 import { Queues } from '../queue/queues.js';
 import { AuditLog } from '../store/audit-log.js';
 import { BreakGlassStore } from '../store/break-glass.js';
+import { checkDeploymentKey } from '../store/deployment-key.js';
 import { checkRedisPolicy, startEmbeddedRedis } from '../store/embedded-redis.js';
 import { FirstUseKeys } from '../store/host-keys.js';
 import { InventoryStore } from '../store/inventory.js';
@@ -143,6 +144,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (embedded === undefined) await checkRedisPolicy(redis, logger);
     const keys = redisKeys(config.redis.prefix);
     const vault = await KeyVault.open({ dataDir: config.dataDir, env: options.env ?? process.env });
+    if (vault.keyFile !== undefined) {
+      logger.warn(
+        { file: vault.keyFile },
+        'TUNNELGATE_SECRET is not set: the data key is read from this file; keep it out of backups that hold the Redis data, or set TUNNELGATE_SECRET',
+      );
+    }
+    await checkDeploymentKey(redis, keys, vault.signer(), config.redis.prefix);
     const queues = new Queues(config, redis, vault.signer(), options.replyTo);
     await queues.init();
     const metrics = new Metrics(config, logger);

@@ -29,8 +29,15 @@ export interface KeyVaultSource {
 export class KeyVault {
   readonly #key: Buffer;
 
-  /** @throws TunnelgateError INTERNAL unless `key` is exactly 32 bytes. */
-  constructor(key: Buffer) {
+  /**
+   * @param keyFile where the key was read from, when it came from `<dataDir>/secret.key` rather
+   *   than `TUNNELGATE_SECRET` (the runtime warns: a backup of the data dir holds it).
+   * @throws TunnelgateError INTERNAL unless `key` is exactly 32 bytes.
+   */
+  constructor(
+    key: Buffer,
+    readonly keyFile?: string,
+  ) {
     if (key.length !== KEY_BYTES) {
       throw new TunnelgateError('INTERNAL', `the key vault needs a ${KEY_BYTES}-byte data key`);
     }
@@ -48,7 +55,7 @@ export class KeyVault {
     if (fromEnv !== undefined && fromEnv.trim() !== '') {
       return new KeyVault(parseKey(fromEnv, 'TUNNELGATE_SECRET'));
     }
-    return new KeyVault(await loadOrCreateKeyFile(source.dataDir));
+    return new KeyVault(await loadOrCreateKeyFile(source.dataDir), join(source.dataDir, 'secret.key'));
   }
 
   /**

@@ -64,6 +64,8 @@ export interface RedisKeys {
   pendingConfig(hub: string, peer: string): string;
   /** A hub's host key trusted on first use, by hub and known_hosts name (store/host-keys.ts). */
   hostKey(hub: string, name: string): string;
+  /** A MAC that identifies the deployment's data key (every process on this prefix must share it). */
+  deploymentKey: string;
   /** The last reconcile's summary of one hub (foreign peers, overlaps), shown before approval. */
   drift(hub: string): string;
 }
@@ -105,6 +107,7 @@ export function redisKeys(prefix: string): RedisKeys {
     reviewOpen: `${prefix}:review-open`,
     departed: `${prefix}:departed`,
     pendingConfig: (hub, peer) => `${prefix}:config-pending:${hub}:${peer}`,
+    deploymentKey: `${prefix}:deployment-key`,
     hostKey: (hub, name) => `${prefix}:hostkey:${hub}:${name}`,
     drift: (hub) => `${prefix}:drift:${hub}`,
   };
