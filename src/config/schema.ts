@@ -141,10 +141,16 @@ export const PolicyConfig = z.strictObject({
 export type PolicyConfig = z.infer<typeof PolicyConfig>;
 
 export const RedisConfig = z.strictObject({
-  /** Without it the process starts its own redis-server under `./var`. */
+  /**
+   * A `redis://` or `rediss://` URL, or the absolute path of a unix socket (as the embedded
+   * Redis listens). Without it the process starts its own redis-server under `dataDir`.
+   */
   url: z
     .string()
-    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .regex(
+      /^(rediss?:\/\/|\/)/,
+      'expected a redis:// or rediss:// URL, or the absolute path of a unix socket',
+    )
     .optional(),
   /** Prefix for every key and queue (default `tg`). */
   prefix: z

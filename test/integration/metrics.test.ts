@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -117,8 +117,11 @@ lab.describe('/metrics and /healthz', () => {
   it('with metrics.token /metrics answers only its bearer token, and without peerLabels names no peer', async () => {
     const token = 'metrics-token-7f3a9c2e5b';
     // The same Redis state as the first test (bob-laptop and its handshake reading), default labels.
+    // A second process of the same deployment: the same prefix and the same data key.
+    const secret = readFileSync(join(h.dataDir, 'secret.key'), 'utf8').trim();
     const second = await startHarness(lab.get(), 'metrics-token', {
       prefix: h.prefix,
+      env: { TUNNELGATE_SECRET: secret },
       inProcessWorkers: false,
       metrics: { token, port: 0 },
     });
