@@ -3,13 +3,19 @@
  * hostile text through the grammar and hostile option values through the Discord builder. Every
  * input is either refused with INPUT_INVALID or becomes a command the schema accepts unchanged, in
  * which no string holds a control character, line separator or bidi override, and every string
- * but a free-text reason holds only identifier characters (nothing a shell would read).
+ * but a free-text reason holds only identifier characters (nothing a shell would read); and every
+ * value of an accepted command, quoted as hub commands are, reaches a real shell as one argument.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandFromInvocation } from '../../../src/adapters/discord/slash-command.js';
 import { parseCommand } from '../../../src/bot/grammar.js';
 import { TunnelgateError } from '../../../src/core/errors.js';
 import { type Command, UNSAFE_TEXT, validCommand } from '../../../src/domain/models/command.js';
+import { commandLine } from '../../../src/hub/ssh/quote.js';
 
 const SEED = 0x5eed_2026;
 const COUNT = 4_000;
@@ -41,6 +47,10 @@ const VERBS = [
   'rotate',
   'extend',
   'resend',
+  'breakglass',
+  'review',
+  'reconcile',
+  'adopt',
   'help',
 ];
 const FRAGMENTS = [
@@ -211,6 +221,36 @@ describe(`the command fuzzer (seed ${SEED.toString(16)}, ${COUNT} inputs per ent
       assertSafe(command);
     }
     expect(accepted).toBeGreaterThan(COUNT / 50);
+  });
+
+  it('every value of an accepted command reaches a real /bin/sh recorder as exactly one argument', () => {
+    const rand = prng(SEED + 2);
+    const values: string[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      const line = `/vpn ${pick(rand, VERBS)} ${hostile(rand, 1 + Math.floor(rand() * 6))}`;
+      const result = parseCommand(line);
+      if (result.ok) values.push(...strings(result.command).map(([, text]) => text));
+    }
+    expect(values.length).toBeGreaterThan(COUNT / 50);
+    // The recorder writes each argument it got, NUL-terminated, to a file; a value that became
+    // shell syntax would split, vanish, or leave a file behind in the working directory.
+    const dir = mkdtempSync(join(tmpdir(), 'tg-fuzz-shell-'));
+    try {
+      const recorder = join(dir, 'recorder');
+      writeFileSync(recorder, `#!/bin/sh\nfor a in "$@"; do printf '%s\\0' "$a"; done >> "${dir}/argv"\n`, {
+        mode: 0o755,
+      });
+      for (let at = 0; at < values.length; at += 200) {
+        const batch = values.slice(at, at + 200);
+        rmSync(join(dir, 'argv'), { force: true });
+        execFileSync('/bin/sh', ['-c', commandLine([recorder, ...batch])], { cwd: dir });
+        const seen = readFileSync(join(dir, 'argv'), 'utf8').split('\0').slice(0, -1);
+        expect(seen).toEqual(batch);
+      }
+      expect(readdirSync(dir).sort()).toEqual(['argv', 'recorder']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('every unsafe character is refused in a reason, from the grammar and from Discord options alike', () => {
