@@ -14,6 +14,7 @@ import { dumpStep } from '../hub/programs/peers.js';
 import type { HubPool } from '../hub/ssh/hub-pool.js';
 import { runScript } from '../hub/ssh/remote-script.js';
 import type { InventoryStore } from '../store/inventory.js';
+import { redisKeys } from '../store/keys.js';
 import { parseDump } from '../wg/dump.js';
 
 /** One hub's reading: when it was taken and each peer's latest handshake (unix seconds). */
@@ -30,8 +31,8 @@ export const HandshakeReading = z.object({
 });
 export type HandshakeReading = z.infer<typeof HandshakeReading>;
 
-const readingKey = (prefix: string, hub: string) => `${prefix}:metrics:handshakes:${hub}`;
-const lockKey = (prefix: string, hub: string) => `${prefix}:metrics:handshakes-lock:${hub}`;
+const readingKey = (prefix: string, hub: string) => redisKeys(prefix).handshakes(hub);
+const lockKey = (prefix: string, hub: string) => redisKeys(prefix).handshakesLock(hub);
 
 /** The stored reading of a hub, or null when there is none (or it is unreadable). */
 export async function readHandshakes(

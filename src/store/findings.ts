@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { HubName, PeerName, UserId } from '../core/ids.js';
 import { Gate, gateState, openGate, subjectDigest } from '../domain/gate.js';
 import { Finding } from '../domain/models/diagnosis.js';
+import type { RedisKeys } from './keys.js';
 
 /** How long a finding stays resolvable (24 h). */
 export const FINDING_TTL_SEC = 86_400;
@@ -41,15 +42,15 @@ export function fixDigest(record: Pick<FindingRecord, 'hub' | 'finding' | 'sourc
   });
 }
 
-/** The store; keys are `<prefix>:finding:<id>` and `<prefix>:finding:<id>:approved`. */
+/** The store; keys are {@link RedisKeys.finding} and {@link RedisKeys.findingApproved}. */
 export class FindingStore {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: Pick<RedisKeys, 'finding' | 'findingApproved'>,
   ) {}
 
   private key(id: string): string {
-    return `${this.prefix}:finding:${id}`;
+    return this.keys.finding(id);
   }
 
   /**
@@ -83,7 +84,7 @@ export class FindingStore {
       };
       await this.redis.set(this.key(f.id), JSON.stringify(record), 'EX', FINDING_TTL_SEC);
       // Another action under the same id: an approval of the old one must not count for it.
-      if (found !== null && !same) await this.redis.del(`${this.key(f.id)}:approved`);
+      if (found !== null && !same) await this.redis.del(this.keys.findingApproved(f.id));
     }
   }
 
@@ -120,12 +121,12 @@ export class FindingStore {
 
   /** Marks the fix approved; false when it already was (so it is queued once). */
   async markApproved(id: string, by: string): Promise<boolean> {
-    const ok = await this.redis.set(`${this.key(id)}:approved`, by, 'EX', FINDING_TTL_SEC, 'NX');
+    const ok = await this.redis.set(this.keys.findingApproved(id), by, 'EX', FINDING_TTL_SEC, 'NX');
     return ok === 'OK';
   }
 
   /** Forgets a finding once fixed. */
   async remove(id: string): Promise<void> {
-    await this.redis.del(this.key(id), `${this.key(id)}:approved`);
+    await this.redis.del(this.key(id), this.keys.findingApproved(id));
   }
 }

@@ -64,6 +64,12 @@ export interface RedisKeys {
   pendingConfig(hub: string, peer: string): string;
   /** A hub's host key trusted on first use, by hub and known_hosts name (store/host-keys.ts). */
   hostKey(hub: string, name: string): string;
+  /** A fixable finding of a diagnosis or audit (`f-…`), and the mark of the lead who approved its fix. */
+  finding(id: string): string;
+  findingApproved(id: string): string;
+  /** One hub's latest handshake reading for /metrics, and the lock of the process taking it. */
+  handshakes(hub: string): string;
+  handshakesLock(hub: string): string;
   /** A MAC that identifies the deployment's data key (every process on this prefix must share it). */
   deploymentKey: string;
   /** The last reconcile's summary of one hub (foreign peers, overlaps), shown before approval. */
@@ -107,6 +113,10 @@ export function redisKeys(prefix: string): RedisKeys {
     reviewOpen: `${prefix}:review-open`,
     departed: `${prefix}:departed`,
     pendingConfig: (hub, peer) => `${prefix}:config-pending:${hub}:${peer}`,
+    finding: (id) => `${prefix}:finding:${id}`,
+    findingApproved: (id) => `${prefix}:finding:${id}:approved`,
+    handshakes: (hub) => `${prefix}:metrics:handshakes:${hub}`,
+    handshakesLock: (hub) => `${prefix}:metrics:handshakes-lock:${hub}`,
     deploymentKey: `${prefix}:deployment-key`,
     hostKey: (hub, name) => `${prefix}:hostkey:${hub}:${name}`,
     drift: (hub) => `${prefix}:drift:${hub}`,

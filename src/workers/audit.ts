@@ -45,12 +45,7 @@ export async function buildAudit(ctx: WorkerContext, hubName: string): Promise<A
 export async function audit(ctx: WorkerContext, job: AuditJob, jobId?: string): Promise<AuditReport | null> {
   return deliverReport(ctx, { hub: job.hub, to: job.to, what: 'audit' }, jobId, async () => {
     const report = await buildAudit(ctx, job.hub);
-    await new FindingStore(ctx.redis, ctx.config.redis.prefix).saveFixable(
-      job.hub,
-      'audit',
-      report.findings,
-      ctx.clock(),
-    );
+    await new FindingStore(ctx.redis, ctx.keys).saveFixable(job.hub, 'audit', report.findings, ctx.clock());
     return { report, reply: { kind: 'audit.report', report } };
   });
 }

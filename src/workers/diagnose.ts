@@ -86,7 +86,7 @@ export async function diagnose(
       job.peer,
       job.peer === undefined ? 'full' : job.view,
     );
-    await new FindingStore(ctx.redis, ctx.config.redis.prefix).saveFixable(
+    await new FindingStore(ctx.redis, ctx.keys).saveFixable(
       job.hub,
       'diagnose',
       fixable,

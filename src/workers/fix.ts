@@ -42,7 +42,7 @@ function refusal(ctx: WorkerContext, job: FixJob, record: FindingRecord): string
  * (nothing run on the hub) when it is not what the lead approved.
  */
 export async function applyFix(ctx: WorkerContext, job: FixJob, jobId?: string): Promise<string[]> {
-  const store = new FindingStore(ctx.redis, ctx.config.redis.prefix);
+  const store = new FindingStore(ctx.redis, ctx.keys);
   const record = await store.get(job.findingId);
   const action = record?.finding.action;
   if (record === null || action === undefined) {

@@ -254,7 +254,7 @@ lab.describe('/vpn diagnose on faults injected on a lab hub', () => {
       // The owner's own report leaves the chain's rules out; the finding stored for the leads keeps them.
       const own = step(await diagnose('erin', 'erin-desk'), 'routing')?.findings[0];
       expect(own?.check).toBe('masquerade-missing');
-      const stored = await new FindingStore(h.runtime.bot.redis, h.prefix).get(f?.id ?? '');
+      const stored = await new FindingStore(h.runtime.bot.redis, h.runtime.bot.keys).get(f?.id ?? '');
       expect(stored?.finding.evidence).toEqual(f?.evidence);
       expect(own?.evidence).toEqual(
         (f?.evidence ?? []).filter((e) => e === 'nft list ruleset: no nat postrouting chain'),

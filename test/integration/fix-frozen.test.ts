@@ -50,7 +50,7 @@ lab.describe('/vpn fix applies the finding as the lead approved it', () => {
 
   beforeAll(async () => {
     h = await startHarness(lab.get(), 'fix-frozen', { leads: ['alice', 'frank'] });
-    store = new FindingStore(h.runtime.bot.redis, h.prefix);
+    store = new FindingStore(h.runtime.bot.redis, h.runtime.bot.keys);
   });
   afterAll(async () => {
     await h?.stop();

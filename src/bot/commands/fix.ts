@@ -16,7 +16,7 @@ import { type BotContext, toActor, toRecipient } from '../context.js';
 type FixCommand = Extract<Command, { verb: 'fix' }>;
 
 export async function handleFix(ctx: BotContext, actor: Actor, command: FixCommand): Promise<Message[]> {
-  const store = new FindingStore(ctx.redis, ctx.config.redis.prefix);
+  const store = new FindingStore(ctx.redis, ctx.keys);
   const now = ctx.clock();
   const known = await store.get(command.findingId);
   if (known === null) {
