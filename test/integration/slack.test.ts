@@ -265,6 +265,50 @@ lab.describe('the Slack adapter on real Bolt, a Slack stand-in and a lab hub', (
     expect(await requestsOf('U0ZOE')).toHaveLength(1);
   });
 
+  it('marks a user deactivated in Slack as departed and tells the leads once what they still hold', async () => {
+    const { id } = await requestViaSlack('U0IVAN', 'laptop');
+    await h.click('U0ALICE', ACTION.approve, id, '1700000000.000007');
+    await h.standin.waitFor(
+      (c) => c.method === 'files.completeUploadExternal' && c.params.channel_id === 'D0IVAN',
+    );
+    const userChange = (deleted: boolean) => {
+      const body = JSON.stringify({
+        token: 'deprecated',
+        team_id: 'T0STANDIN',
+        api_app_id: 'A0TUNNELGATE',
+        type: 'event_callback',
+        event_id: `Ev${Date.now()}${deleted ? 'D' : 'A'}`,
+        event_time: Math.floor(Date.now() / 1000),
+        event: {
+          type: 'user_change',
+          user: { id: 'U0IVAN', name: 'ivan', deleted },
+          event_ts: `${Date.now() / 1000}`,
+        },
+      });
+      return h.send(body, 'application/json', h.sign(body));
+    };
+    const notices = () =>
+      h.standin.calls.filter(
+        (c) => c.method === 'chat.postMessage' && String(c.params.text).includes('/vpn offboard U0IVAN'),
+      );
+    expect((await userChange(false)).status).toBe(200);
+    expect((await userChange(true)).status).toBe(200);
+    const notice = await h.standin.waitFor(
+      (c) => c.method === 'chat.postMessage' && String(c.params.text).includes('/vpn offboard U0IVAN'),
+    );
+    expect(notice.params.channel).toBe(APPROVALS_CHANNEL);
+    expect(String(notice.params.text)).toContain(
+      'was deactivated in Slack and still has 1 peer and 0 pending requests',
+    );
+    expect(await h.runtime.bot.redis.sismember(h.runtime.bot.keys.departed, 'U0IVAN')).toBe(1);
+    // The same deactivation delivered again (Slack retries events) tells nobody twice.
+    expect((await userChange(true)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(notices()).toHaveLength(1);
+    // Nothing was removed: offboarding stays a lead's decision.
+    expect(await h.runtime.bot.inventory.findByName(['hub1'], 'u0ivan-laptop')).not.toBeNull();
+  });
+
   it('delivers a key reminder with a Rotate now button that only the owner or a lead can use', async () => {
     const { id } = await requestViaSlack('U0HEIDI', 'laptop');
     await h.click('U0ALICE', ACTION.approve, id, '1700000000.000004');

@@ -8,7 +8,7 @@
  */
 import type { GuildMember, PartialGuildMember } from 'discord.js';
 import type { BotContext } from '../../bot/context.js';
-import { markDeparted } from '../../bot/departures.js';
+import { userLeft } from '../../bot/departures.js';
 import { runCommand } from '../../bot/dispatch.js';
 import { UserId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
@@ -23,9 +23,6 @@ export interface MemberEventDeps {
   guildId: string;
   engineerRole: string | undefined;
 }
-
-/** A prompt (or automatic offboarding) happens at most once a day per user. */
-const ONCE_SECONDS = 86_400;
 
 /** `guildMemberRemove`: the member left or was removed. */
 export async function onMemberRemove(
@@ -54,23 +51,10 @@ export async function offboardLeaver(deps: MemberEventDeps, userId: string, why:
   const { ctx } = deps;
   try {
     const user = UserId.parse(userId);
-    await markDeparted(ctx, user);
-    const peers = await ctx.inventory.listByOwner(
-      ctx.config.hubs.map((h) => h.name),
-      user,
-    );
-    const pending = await ctx.requests.list({ requester: user, states: ['pending'] });
-    if (peers.length === 0 && pending.length === 0) return;
-    const first = await ctx.redis.set(
-      ctx.keys.once(`discord-offboard:${user}`),
-      why,
-      'EX',
-      ONCE_SECONDS,
-      'NX',
-    );
-    if (first === null) return;
+    const leaver = await userLeft(ctx, user, 'discord-offboard', why);
+    if (leaver === null) return;
     if (!ctx.config.policy.offboardOnLeave) {
-      await deps.outlet.toLeads(renderOffboardPrompt(user, why, peers.length, pending.length));
+      await deps.outlet.toLeads(renderOffboardPrompt(user, why, leaver.peers, leaver.pending));
       return;
     }
     const actor: Actor = { id: UserId.parse(LEAVE_ACTOR_ID), platformRoles: [] };

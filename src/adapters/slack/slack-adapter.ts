@@ -26,6 +26,7 @@ import { registerReviewActions } from './review-action.js';
 import { registerRotateAction } from './rotate-action.js';
 import { SlackApi } from './slack-api.js';
 import { SlackOutlet } from './slack-outlet.js';
+import { registerUserEvents } from './user-events.js';
 import { SlackNames } from './user-names.js';
 import { registerVpnCommand } from './vpn-command.js';
 
@@ -136,6 +137,7 @@ export class SlackAdapter {
     registerApprovalActions(app, deps);
     registerRotateAction(app, deps);
     registerReviewActions(app, deps);
+    registerUserEvents(app, deps);
     app.error(async (error) => {
       this.logger.error({ err: error }, 'slack: unhandled error');
     });
