@@ -98,7 +98,6 @@ const REQUEST_OPTIONS = {
   '--for': 'DURATION',
   '--reason': 'TEXT',
 } as const;
-type RequestOption = keyof typeof REQUEST_OPTIONS;
 
 interface Token {
   text: string;
@@ -263,7 +262,7 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
     }
     case 'offboard': {
       const mention = requiredArgument(cursor, verb, 'offboard needs a user, e.g. /vpn offboard alice');
-      const user = /^<@!?([^|>]+)(?:\|[^>]*)?>$/.exec(mention)?.[1] ?? mention;
+      const user = mentionedUser(mention);
       expectValid(UserId, user, 'user id');
       end(cursor, verb, 'one user');
       return { verb, user };
@@ -354,23 +353,7 @@ function parseArguments(verb: Verb, cursor: Cursor): CommandInput {
 
 /** `adopt <hub> <key-prefix> --owner USER --name DEVICE` (options also as `--owner=USER`). */
 function parseAdopt(cursor: Cursor): CommandInput {
-  const positionals: string[] = [];
-  const options = new Map<string, string>();
-  for (let token = cursor.next(); token !== null; token = cursor.next()) {
-    if (!isOption(token)) {
-      positionals.push(token.text);
-      continue;
-    }
-    const eq = token.text.indexOf('=');
-    const name = eq < 0 ? token.text : token.text.slice(0, eq);
-    if (name !== '--owner' && name !== '--name')
-      fail(`unknown option ${show(name)}: adopt takes --owner, --name`);
-    if (options.has(name)) fail(`${name} is given twice; give it once`);
-    options.set(
-      name,
-      eq < 0 ? optionValue(cursor, name, name === '--owner' ? 'USER' : 'DEVICE') : token.text.slice(eq + 1),
-    );
-  }
+  const { positionals, options } = readOptions(cursor, 'adopt', { '--owner': 'USER', '--name': 'DEVICE' });
   const [hub, keyPrefix, extra] = positionals;
   const example = 'e.g. /vpn adopt hub1 Xy3k9 --owner alice --name gateway';
   if (hub === undefined || keyPrefix === undefined) fail(`adopt needs a hub and a key prefix, ${example}`);
@@ -378,7 +361,7 @@ function parseAdopt(cursor: Cursor): CommandInput {
   expectValid(HubName, hub, 'hub name');
   expectValid(KeyPrefix, keyPrefix, 'key prefix');
   const owner = options.get('--owner') ?? fail(`adopt needs --owner USER, ${example}`);
-  const user = /^<@!?([^|>]+)(?:\|[^>]*)?>$/.exec(owner)?.[1] ?? owner;
+  const user = mentionedUser(owner);
   expectValid(UserId, user, 'user id');
   const device = options.get('--name') ?? fail(`adopt needs --name DEVICE, ${example}`);
   expectValid(DeviceName, device, 'device name');
@@ -386,29 +369,7 @@ function parseAdopt(cursor: Cursor): CommandInput {
 }
 
 function parseRequest(cursor: Cursor): CommandInput {
-  const positionals: string[] = [];
-  const options = new Map<RequestOption, string>();
-  for (let token = cursor.next(); token !== null; token = cursor.next()) {
-    if (!isOption(token)) {
-      positionals.push(token.text);
-      continue;
-    }
-    const eq = token.text.indexOf('=');
-    const name = eq < 0 ? token.text : token.text.slice(0, eq);
-    const inline = eq < 0 ? undefined : token.text.slice(eq + 1);
-    if (!isRequestOption(name)) {
-      fail(`unknown option ${show(name)}: request takes ${Object.keys(REQUEST_OPTIONS).join(', ')}`);
-    }
-    if (options.has(name)) fail(`${name} is given twice; give it once`);
-    const placeholder = REQUEST_OPTIONS[name];
-    if (placeholder === null) {
-      if (inline !== undefined) fail(`${name} takes no value`);
-      options.set(name, '');
-      continue;
-    }
-    options.set(name, inline ?? optionValue(cursor, name, placeholder));
-  }
-
+  const { positionals, options } = readOptions(cursor, 'request', REQUEST_OPTIONS);
   const [device, extra] = positionals;
   if (device === undefined) fail('request needs a device name, e.g. /vpn request laptop');
   if (extra !== undefined) {
@@ -422,11 +383,7 @@ function parseRequest(cursor: Cursor): CommandInput {
   const hub = options.get('--hub');
   if (hub !== undefined) expectValid(HubName, hub, 'hub name');
   const pubkey = options.get('--pubkey');
-  if (pubkey !== undefined) {
-    const key = PublicKey.safeParse(pubkey);
-    // The key schema's message already quotes the bad value.
-    if (!key.success) fail(key.error.issues[0]?.message ?? `${show(pubkey)} is not a WireGuard public key`);
-  }
+  if (pubkey !== undefined) checkPublicKey(pubkey);
   const duration = options.get('--for');
   const forMs = duration === undefined ? undefined : checkDuration(duration);
   const reasonText = options.get('--reason');
@@ -448,53 +405,26 @@ function parseRequest(cursor: Cursor): CommandInput {
 
 /** `rotate <peer> [--pubkey KEY]` (also `--pubkey=KEY`). */
 function parseRotate(cursor: Cursor): CommandInput {
-  let peer: string | undefined;
-  let pubkey: string | undefined;
-  for (let token = cursor.next(); token !== null; token = cursor.next()) {
-    if (!isOption(token)) {
-      if (peer !== undefined) fail(`unexpected argument ${show(token.text)}: rotate takes one peer name`);
-      peer = token.text;
-      continue;
-    }
-    const eq = token.text.indexOf('=');
-    const name = eq < 0 ? token.text : token.text.slice(0, eq);
-    if (name !== '--pubkey') fail(`unknown option ${show(name)}: rotate takes --pubkey`);
-    if (pubkey !== undefined) fail('--pubkey is given twice; give it once');
-    pubkey = eq < 0 ? optionValue(cursor, name, 'KEY') : token.text.slice(eq + 1);
-  }
+  const { positionals, options } = readOptions(cursor, 'rotate', { '--pubkey': 'KEY' });
+  const [peer, extra] = positionals;
   if (peer === undefined) fail('rotate needs a peer name, e.g. /vpn rotate alice-laptop');
+  if (extra !== undefined) fail(`unexpected argument ${show(extra)}: rotate takes one peer name`);
   expectValid(PeerName, peer, 'peer name');
-  if (pubkey !== undefined) {
-    const key = PublicKey.safeParse(pubkey);
-    if (!key.success) fail(key.error.issues[0]?.message ?? `${show(pubkey)} is not a WireGuard public key`);
-  }
+  const pubkey = options.get('--pubkey');
+  if (pubkey !== undefined) checkPublicKey(pubkey);
   return { verb: 'rotate', peer, ...(pubkey === undefined ? {} : { pubkey }) };
 }
 
 /** `breakglass <hub> --incident ID [--for DURATION] [--full] [--reason TEXT]` (also `--opt=value`). */
 function parseBreakGlass(cursor: Cursor): CommandInput {
-  const takes: Readonly<Record<string, boolean>> = {
-    '--incident': true,
-    '--for': true,
-    '--full': false,
-    '--reason': true,
-  };
-  const options = new Map<string, string>();
-  let hub: string | undefined;
-  for (let token = cursor.next(); token !== null; token = cursor.next()) {
-    if (!isOption(token)) {
-      if (hub !== undefined) fail(`unexpected argument ${show(token.text)}: breakglass takes one hub name`);
-      hub = token.text;
-      continue;
-    }
-    const [name = '', inline] = token.text.split(/=(.*)/s, 2);
-    const value = takes[name];
-    if (value === undefined)
-      fail(`unknown option ${show(name)}: breakglass takes ${Object.keys(takes).join(', ')}`);
-    if (options.has(name)) fail(`${name} is given twice; give it once`);
-    if (!value && inline !== undefined) fail(`${name} takes no value`);
-    options.set(name, value ? (inline ?? optionValue(cursor, name, 'VALUE')) : '');
-  }
+  const { positionals, options } = readOptions(cursor, 'breakglass', {
+    '--incident': 'ID',
+    '--for': 'DURATION',
+    '--full': null,
+    '--reason': 'TEXT',
+  });
+  const [hub, extra] = positionals;
+  if (extra !== undefined) fail(`unexpected argument ${show(extra)}: breakglass takes one hub name`);
   if (hub === undefined) fail('breakglass needs a hub, e.g. /vpn breakglass hub1 --incident PT4KHLK');
   expectValid(HubName, hub, 'hub name');
   const incident =
@@ -529,8 +459,50 @@ function parseFix(cursor: Cursor): CommandInput {
   return { verb: 'fix', findingId, approve };
 }
 
-function isRequestOption(name: string): name is RequestOption {
-  return Object.hasOwn(REQUEST_OPTIONS, name);
+/**
+ * Reads a verb's remaining tokens: positionals in order, and the options `takes` names (name ->
+ * value placeholder, null for a switch), each at most once, as `--name value` or `--name=value`.
+ * Fails on an unknown option, a repeated one, a switch given a value, or a missing value.
+ */
+function readOptions(
+  cursor: Cursor,
+  verb: string,
+  takes: Readonly<Record<string, string | null>>,
+): { positionals: string[]; options: Map<string, string> } {
+  const positionals: string[] = [];
+  const options = new Map<string, string>();
+  for (let token = cursor.next(); token !== null; token = cursor.next()) {
+    if (!isOption(token)) {
+      positionals.push(token.text);
+      continue;
+    }
+    const eq = token.text.indexOf('=');
+    const name = eq < 0 ? token.text : token.text.slice(0, eq);
+    const inline = eq < 0 ? undefined : token.text.slice(eq + 1);
+    const placeholder = Object.hasOwn(takes, name) ? takes[name] : undefined;
+    if (placeholder === undefined) {
+      fail(`unknown option ${show(name)}: ${verb} takes ${Object.keys(takes).join(', ')}`);
+    }
+    if (options.has(name)) fail(`${name} is given twice; give it once`);
+    if (placeholder === null) {
+      if (inline !== undefined) fail(`${name} takes no value`);
+      options.set(name, '');
+      continue;
+    }
+    options.set(name, inline ?? optionValue(cursor, name, placeholder));
+  }
+  return { positionals, options };
+}
+
+/** Fails unless `text` is a WireGuard public key (the key schema's message quotes the bad value). */
+function checkPublicKey(text: string): void {
+  const key = PublicKey.safeParse(text);
+  if (!key.success) fail(key.error.issues[0]?.message ?? `${show(text)} is not a WireGuard public key`);
+}
+
+/** The user id in a Slack or Discord mention (`<@U0123|alice>`, `<@!1234>`), or the text as it is. */
+function mentionedUser(text: string): string {
+  return /^<@!?([^|>]+)(?:\|[^>]*)?>$/.exec(text)?.[1] ?? text;
 }
 
 function optionValue(cursor: Cursor, name: string, placeholder: string): string {
