@@ -4,12 +4,13 @@
  * write into the hub's config file (workers/set-expiry.ts) and one more link of the expiry chain.
  */
 import { TunnelgateError } from '../../core/errors.js';
-import { decide, denial } from '../../domain/gate.js';
+import { denial } from '../../domain/gate.js';
 import type { Actor } from '../../domain/models/command.js';
 import type { Extension } from '../../domain/models/extension.js';
 import type { Message } from '../../domain/models/reply.js';
 import { expireJobId, setExpiryJobId } from '../../queue/job-ids.js';
 import { type BotContext, toActor, toRecipient } from '../context.js';
+import { type DecisionInput, decidePending } from '../gate-decision.js';
 import { extensionStore } from './extend.js';
 
 /**
@@ -20,7 +21,7 @@ export async function decideExtension(
   ctx: BotContext,
   actor: Actor,
   id: string,
-  decision: { approve: true } | { approve: false; reason?: string },
+  decision: DecisionInput,
 ): Promise<Message[]> {
   const extensions = extensionStore(ctx);
   const pending = await extensions.find(id);
@@ -44,21 +45,9 @@ export async function decideExtension(
         hint: `ask for another with /vpn extend ${current.peer} <duration>`,
       });
     }
-    const step = decide(
-      current.gate,
-      { id, what: 'extension' },
-      {
-        actor,
-        decision: decision.approve ? 'approve' : 'deny',
-        ...(!decision.approve && decision.reason !== undefined ? { reason: decision.reason } : {}),
-        roles: ctx.config.roles,
-        now,
-        signer: ctx.signer,
-      },
-    );
-    if (!step.ok) throw step.error;
+    const step = decidePending(ctx, actor, decision, current.gate, { id, what: 'extension' }, now);
     if (step.outcome === 'unchanged') return { keep: true };
-    const state = step.outcome === 'approved' ? 'approved' : step.outcome === 'denied' ? 'denied' : 'pending';
+    const { state } = step;
     return {
       write: {
         ...current,

@@ -4,11 +4,12 @@
  * re-check (workers/rotation-authority.ts).
  */
 import { TunnelgateError } from '../../core/errors.js';
-import { approvers, decide } from '../../domain/gate.js';
+import { approvers } from '../../domain/gate.js';
 import type { Actor } from '../../domain/models/command.js';
 import type { Message } from '../../domain/models/reply.js';
 import { KeyChangeStore } from '../../store/key-changes.js';
 import { type BotContext, toActor, toRecipient } from '../context.js';
+import { type DecisionInput, decidePending, type PendingDecision } from '../gate-decision.js';
 import { startRotation } from '../key-rotation.js';
 
 /** Records the decision; throws FORBIDDEN (non-lead, the asker), CONFLICT (decided, lapsed, stale). */
@@ -16,33 +17,19 @@ export async function decideKeyChange(
   ctx: BotContext,
   actor: Actor,
   id: string,
-  decision: { approve: true } | { approve: false; reason?: string },
+  decision: DecisionInput,
 ): Promise<Message[]> {
   const store = new KeyChangeStore(ctx.redis, ctx.keys);
   const now = ctx.clock();
-  type Outcome = 'recorded' | 'approved' | 'denied' | 'unchanged';
-  let outcome = 'unchanged' as Outcome;
+  let outcome = 'unchanged' as PendingDecision['outcome'];
   const decided = await store.update(id, (current) => {
     if (current.state !== 'pending') {
       throw new TunnelgateError('CONFLICT', `key change ${id} was already ${current.state}`);
     }
-    const step = decide(
-      current.gate,
-      { id, what: 'key change' },
-      {
-        actor,
-        decision: decision.approve ? 'approve' : 'deny',
-        ...(!decision.approve && decision.reason !== undefined ? { reason: decision.reason } : {}),
-        roles: ctx.config.roles,
-        now,
-        signer: ctx.signer,
-      },
-    );
-    if (!step.ok) throw step.error;
+    const step = decidePending(ctx, actor, decision, current.gate, { id, what: 'key change' }, now);
     outcome = step.outcome;
     if (step.outcome === 'unchanged') return { keep: true };
-    const state = step.outcome === 'approved' ? 'approved' : step.outcome === 'denied' ? 'denied' : 'pending';
-    return { write: { ...current, gate: step.gate, state } };
+    return { write: { ...current, gate: step.gate, state: step.state } };
   });
   const tally = `${approvers(decided.gate).length} of ${decided.gate.required}`;
   await ctx.audit.append({
