@@ -150,12 +150,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         'TUNNELGATE_SECRET is not set: the data key is read from this file; keep it out of backups that hold the Redis data, or set TUNNELGATE_SECRET',
       );
     }
-    await checkDeploymentKey(redis, keys, vault.signer(), config.redis.prefix);
-    const queues = new Queues(config, redis, vault.signer(), options.replyTo);
+    const signer = vault.signer();
+    await checkDeploymentKey(redis, keys, signer, config.redis.prefix);
+    const queues = new Queues(config, redis, signer, options.replyTo);
     await queues.init();
     const metrics = new Metrics(config, logger);
     const clock = options.clock ?? (() => new Date());
-    const signer = vault.signer();
     const audit = new AuditLog(redis, keys, signer, options.clock);
     const pool = new HubPool(config.hubs, {
       logger,
